@@ -1,0 +1,134 @@
+"""Our schema (schema/tflite.fbs -> tflparse/_schema.py) against the official bindings.
+
+The generated Python bindings shipped in ai-edge-litert are the reference: every table field
+tflparse describes must sit in the same vtable slot with the same scalar type and default,
+every enum value must match, and no field of those tables may be missing from ours.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tflparse import _schema as S
+
+ROOT = Path(__file__).resolve().parents[1]
+official_spec = importlib.util.find_spec("ai_edge_litert.schema_py_generated")
+if official_spec is None or official_spec.origin is None:  # pragma: no cover
+    pytest.skip("ai-edge-litert is not installed", allow_module_level=True)
+OFFICIAL_SOURCE = Path(official_spec.origin).read_text(encoding="utf-8")
+import ai_edge_litert.schema_py_generated as official  # noqa: E402
+
+# Prepend<Kind>Slot of the official builders -> struct format of ours
+PREPEND_FORMATS = {
+    "Bool": "<?", "Int8": "<b", "Uint8": "<B", "Int16": "<h", "Uint16": "<H", "Int32": "<i",
+    "Uint32": "<I", "Int64": "<q", "Uint64": "<Q", "Float32": "<f", "Float64": "<d",
+}
+# number_types.<Kind>Flags of the official vector accessors -> struct format of ours
+VECTOR_FORMATS = {
+    "Bool": "<?", "Int8": "<b", "Uint8": "<B", "Int16": "<h", "Uint16": "<H", "Int32": "<i",
+    "Uint32": "<I", "Int64": "<q", "Uint64": "<Q", "Float32": "<f", "Float64": "<d",
+}
+
+TABLES = sorted(
+    name for name, value in vars(S).items()
+    if isinstance(value, type) and any(
+        isinstance(v, (S.Scalar, S.Vector, S.Ref)) for v in vars(value).values())
+)
+# Unions whose member tables we do not describe (operator options) have NONE only.
+ENUMS = sorted(
+    name for name, value in vars(S).items()
+    if isinstance(value, type) and issubclass(value, enum.IntEnum) and value is not enum.IntEnum
+    and len(value) > 1
+)
+
+
+def camel(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def official_slots(table: str) -> dict[str, tuple[int, str, str]]:
+    """camel field name -> (slot, Prepend kind, default text) from the official builders."""
+    pattern = re.compile(
+        rf"def {table}Add(\w+)\(builder, \w+\):\n"
+        r"\s+builder\.Prepend(\w+)Slot\((\d+), [^,]+, ([^)]+)\)"
+    )
+    return {m.group(1): (int(m.group(3)), m.group(2), m.group(4).strip())
+            for m in pattern.finditer(OFFICIAL_SOURCE)}
+
+
+def fields_of(table: str) -> dict[str, S.Scalar | S.Vector | S.Ref]:
+    cls = getattr(S, table)
+    return {k: v for k, v in vars(cls).items() if isinstance(v, (S.Scalar, S.Vector, S.Ref))}
+
+
+def test_generated_module_is_current() -> None:
+    result = subprocess.run([sys.executable, str(ROOT / "schema" / "generate.py"), "--check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_tables_are_described() -> None:
+    assert {"Model", "SubGraph", "Tensor", "QuantizationParameters", "BlockwiseQuantization",
+            "MultiAxisQuantization", "CustomQuantization", "Buffer", "SparsityParameters",
+            "DimensionMetadata", "SignatureDef", "TensorMap", "Metadata", "OperatorCode",
+            "Operator"} <= set(TABLES)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_field_slots_match_official(table: str) -> None:
+    slots = official_slots(table)
+    assert slots, f"official bindings have no builder for {table}"
+    ours = fields_of(table)
+    for field in ours.values():
+        slot, kind, default = slots[camel(field.name)]
+        assert field.voffset == 4 + 2 * slot, f"{table}.{field.name}"
+        if isinstance(field, S.Scalar):
+            assert PREPEND_FORMATS[kind] == field.fmt, f"{table}.{field.name} type"
+            official_default = {"True": True, "False": False}.get(default, default)
+            if not isinstance(official_default, bool):
+                official_default = float(official_default) if "." in default else int(default)
+            assert field.default == official_default, f"{table}.{field.name} default"
+        else:
+            assert kind == "UOffsetTRelative", f"{table}.{field.name} is an offset field"
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_no_official_field_missing(table: str) -> None:
+    ours = {camel(f.name) for f in fields_of(table).values()}
+    missing = set(official_slots(table)) - ours
+    assert not missing, f"{table} lacks {sorted(missing)}"
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_vector_element_types_match_official(table: str) -> None:
+    for field in fields_of(table).values():
+        if not isinstance(field, S.Vector) or not field.elem.startswith("<"):
+            continue
+        accessor = re.search(
+            rf"def {camel(field.name)}\(self, j\):"
+            r".*?self\._tab\.Get\(flatbuffers\.number_types\.(\w+)Flags",
+            OFFICIAL_SOURCE[OFFICIAL_SOURCE.index(f"class {table}(object)"):], re.S)
+        assert accessor, f"{table}.{field.name}"
+        assert VECTOR_FORMATS[accessor.group(1)] == field.elem, f"{table}.{field.name}"
+
+
+@pytest.mark.parametrize("name", ENUMS)
+def test_enum_values_match_official(name: str) -> None:
+    ours = getattr(S, name)
+    theirs = getattr(official, name)
+    expected = {k: v for k, v in vars(theirs).items() if not k.startswith("_")}
+    assert {m.name: m.value for m in ours} == expected
+
+
+def test_builtin_operator_names_match_official() -> None:
+    expected = {v: k for k, v in vars(official.BuiltinOperator).items() if not k.startswith("_")}
+    assert expected == S.BUILTIN_OPERATOR_NAMES
+    for value, name in S.BUILTIN_OPERATOR_NAMES.items():
+        assert getattr(S.BuiltinOperator, name) == value
