@@ -1,0 +1,159 @@
+"""The bounds-checked reader on hand-built hostile bytes.
+
+Every malformed input must raise InvalidModelError (a ValueError) whose message names the
+field and the problem; nothing may raise IndexError or struct.error or allocate per claimed
+element.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+from conftest import fixture_paths
+
+import tflparse
+from tflparse import InvalidModelError
+from tflparse._flatbuf import FlatBuffer
+from tflparse._schema import Tensor
+
+
+def table_bytes(fields: list[bytes], vtable_offsets: list[int]) -> bytes:
+    """A root table preceded by its vtable: root offset, identifier, vtable, table."""
+    table_body = b"".join(fields)
+    vtable = struct.pack("<HH", 4 + 2 * len(vtable_offsets), 4 + len(table_body))
+    vtable += b"".join(struct.pack("<H", o) for o in vtable_offsets)
+    header = 8
+    vt_pos = header
+    table_pos = vt_pos + len(vtable)
+    table_pos += (-table_pos) % 4
+    padding = b"\x00" * (table_pos - vt_pos - len(vtable))
+    soffset = struct.pack("<i", table_pos - vt_pos)
+    return struct.pack("<I", table_pos) + b"TFL3" + vtable + padding + soffset + table_body
+
+
+def test_error_is_a_value_error() -> None:
+    assert issubclass(InvalidModelError, ValueError)
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b"", "empty"),
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 12\n", "Git LFS"),
+    (b"GGUF\x03\x00\x00\x00" + b"\x00" * 32, "GGUF"),
+    (b"PK\x03\x04" + b"\x00" * 40, "zip"),
+    (b"<!DOCTYPE html><html><body>Not found</body></html>", "HTML"),
+    (b"\x08\x07\x12\x0bonnx-example" + b"\x00" * 20, "ONNX"),
+    (b"\x00\x00\x00\x00TFL2" + b"\x00" * 20, "b'TFL2'"),
+    (b"\x00\x01", "too short"),
+], ids=["empty", "lfs", "gguf", "zip", "html", "onnx", "wrong-identifier", "two-bytes"])
+def test_look_alikes_are_named(data: bytes, expected: str) -> None:
+    with pytest.raises(InvalidModelError, match="not a TFLite model") as info:
+        tflparse.load(data)
+    assert expected in str(info.value)
+
+
+def test_size_prefixed_buffer_is_recognised() -> None:
+    inner = table_bytes([struct.pack("<I", 3)], [4])
+    with pytest.raises(InvalidModelError, match="size-prefixed"):
+        tflparse.load(struct.pack("<I", len(inner)) + inner)
+
+
+def test_root_offset_past_end() -> None:
+    with pytest.raises(InvalidModelError, match="past the end"):
+        tflparse.load(struct.pack("<I", 1000) + b"TFL3")
+
+
+def test_vtable_outside_file() -> None:
+    data = struct.pack("<I", 8) + b"TFL3" + struct.pack("<i", -5000)
+    with pytest.raises(InvalidModelError, match="vtable .* outside the file"):
+        tflparse.load(data)
+
+
+def test_vtable_size_too_large() -> None:
+    good = bytearray(table_bytes([struct.pack("<I", 3)], [4]))
+    struct.pack_into("<H", good, 8, 4000)
+    with pytest.raises(InvalidModelError, match="vtable at 0x8 declares a bad size 4000"):
+        tflparse.load(bytes(good))
+
+
+def test_field_outside_its_table() -> None:
+    good = bytearray(table_bytes([struct.pack("<I", 3)], [4]))
+    struct.pack_into("<H", good, 12, 200)  # version field offset beyond the table size
+    model = tflparse.load(bytes(good))
+    with pytest.raises(InvalidModelError, match=r"version: field .* outside its table"):
+        _ = model.version
+
+
+def test_version_reads_from_minimal_table() -> None:
+    model = tflparse.load(table_bytes([struct.pack("<I", 3)], [4]))
+    assert model.version == 3
+    assert len(model.subgraphs) == 0 and len(model.buffers) == 0
+    assert model.description is None
+
+
+def test_vector_claiming_huge_length_fails_before_allocating() -> None:
+    # Model.subgraphs (slot 2) points at a vector that claims 2**31 elements.
+    fields = [struct.pack("<I", 3), struct.pack("<I", 4), struct.pack("<I", 0x80000000)]
+    data = table_bytes(fields, [4, 0, 8])
+    expected = (r"^subgraphs: vector of 2147483648 table offsets at offset 0x20 runs past the end "
+                r"of the file \(36 bytes\)$")
+    with pytest.raises(InvalidModelError, match=expected):
+        tflparse.load(data)
+
+
+def test_offset_pointing_past_end_names_the_field() -> None:
+    data = table_bytes([struct.pack("<I", 3), struct.pack("<I", 0x7FFFFFF0)], [4, 0, 0, 8])
+    model = tflparse.load(data)
+    with pytest.raises(InvalidModelError, match=r"description: offset .* past the end"):
+        _ = model.description
+
+
+def test_string_length_past_end() -> None:
+    data = table_bytes([struct.pack("<I", 3), struct.pack("<I", 4), struct.pack("<I", 999)],
+                       [4, 0, 0, 8])
+    model = tflparse.load(data)
+    with pytest.raises(InvalidModelError, match=r"description: vector of 999 bytes"):
+        _ = model.description
+
+
+def test_every_truncation_of_a_real_model_is_an_error_or_a_model() -> None:
+    paths = fixture_paths()
+    if not paths:
+        pytest.skip("fixtures not built")
+    data = paths[0].read_bytes()
+    for cut in range(0, len(data), 97):
+        try:
+            model = tflparse.load(data[:cut])
+            for subgraph in model.subgraphs:
+                for tensor in subgraph.tensors:
+                    _ = (tensor.name, tensor.shape, tensor.quantization, tensor.type)
+        except InvalidModelError:
+            pass
+
+
+def test_table_reader_rejects_negative_positions() -> None:
+    fb = FlatBuffer(b"\x00" * 16)
+    with pytest.raises(InvalidModelError):
+        fb.u32(-4, "x")
+    with pytest.raises(InvalidModelError):
+        fb.u32(14, "x")
+
+
+def test_message_names_tensor_path(tmp_path: Path) -> None:
+    paths = fixture_paths()
+    if not paths:
+        pytest.skip("fixtures not built")
+    data = bytearray(paths[0].read_bytes())
+    model = tflparse.load(bytes(data))
+    tensor = model.subgraphs[0].tensors[1]
+    table = tensor._table
+    field_pos = table.pos + struct.unpack_from("<H", data, table.vt + Tensor.SHAPE.voffset)[0]
+    target = field_pos + struct.unpack_from("<I", data, field_pos)[0]
+    struct.pack_into("<I", data, target, 0x40000000)
+    broken = tflparse.load(bytes(data)).subgraphs[0].tensors[1]
+    with pytest.raises(InvalidModelError) as info:
+        _ = broken.shape
+    message = str(info.value)
+    assert message.startswith("subgraphs[0].tensors[1].shape: vector of 1073741824 int32 at ")
+    assert message.endswith(f"runs past the end of the file ({len(data)} bytes)")

@@ -1,0 +1,229 @@
+"""Bounds-checked, zero-copy access to a FlatBuffer.
+
+Every read of the file goes through this module. Each one checks its offsets against the
+size of the buffer before ``struct.unpack_from`` or ``numpy.frombuffer`` runs, so malformed
+input raises :class:`InvalidModelError` naming the field and the offset, never ``IndexError``
+or ``struct.error``. Vectors come back as read-only numpy views of the file; nothing is copied
+except strings.
+
+Layout facts (FlatBuffers binary format): a table starts with an ``int32`` that, subtracted
+from the table's position, gives its vtable; the vtable holds ``uint16`` vtable size, table
+size, then one ``uint16`` offset per field (0 = absent, so the schema default applies).
+Offsets to strings, vectors and tables are ``uint32`` relative to where they are stored.
+Vectors and strings start with a ``uint32`` element count; strings end in a NUL byte.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Union
+
+import numpy as np
+
+from ._errors import InvalidModelError
+from ._schema import Ref, Scalar, Vector
+
+__all__ = ["FlatBuffer", "Table", "TableVector"]
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+
+_NUMPY = {
+    "<b": np.dtype("i1"), "<B": np.dtype("u1"), "<?": np.dtype("?"), "<h": np.dtype("<i2"),
+    "<H": np.dtype("<u2"), "<i": np.dtype("<i4"), "<I": np.dtype("<u4"), "<q": np.dtype("<i8"),
+    "<Q": np.dtype("<u8"), "<f": np.dtype("<f4"), "<d": np.dtype("<f8"),
+}
+_TYPE_NAMES = {
+    "<b": "int8", "<B": "uint8", "<?": "bool", "<h": "int16", "<H": "uint16", "<i": "int32",
+    "<I": "uint32", "<q": "int64", "<Q": "uint64", "<f": "float32", "<d": "float64",
+}
+
+Bytes = Union[bytes, bytearray, memoryview]
+
+
+class FlatBuffer:
+    """A read-only byte buffer with checked primitive reads."""
+
+    __slots__ = ("data", "size")
+
+    def __init__(self, data: Bytes) -> None:
+        view = memoryview(data)
+        if view.ndim != 1 or view.itemsize != 1:
+            view = view.cast("B")
+        self.data = view.toreadonly()
+        self.size = len(self.data)
+
+    def fail(self, where: str, what: str) -> InvalidModelError:
+        """Build the error for a malformed ``where``."""
+        return InvalidModelError(f"{where}: {what}")
+
+    def past_end(self, where: str, what: str, pos: int) -> InvalidModelError:
+        return self.fail(where, f"{what} at offset {pos:#x} runs past the end of the file "
+                                f"({self.size} bytes)")
+
+    def check(self, pos: int, length: int, where: str, what: str) -> None:
+        """Raise unless ``[pos, pos + length)`` lies inside the buffer."""
+        if pos < 0 or length < 0 or pos + length > self.size:
+            raise self.past_end(where, what, pos)
+
+    def u16(self, pos: int, where: str) -> int:
+        self.check(pos, 2, where, "uint16")
+        value: int = _U16.unpack_from(self.data, pos)[0]
+        return value
+
+    def u32(self, pos: int, where: str) -> int:
+        self.check(pos, 4, where, "uint32")
+        value: int = _U32.unpack_from(self.data, pos)[0]
+        return value
+
+    def i32(self, pos: int, where: str) -> int:
+        self.check(pos, 4, where, "int32")
+        value: int = _I32.unpack_from(self.data, pos)[0]
+        return value
+
+    def follow(self, pos: int, where: str) -> int:
+        """Return the position a ``uint32`` relative offset stored at ``pos`` points to."""
+        target = pos + self.u32(pos, where)
+        if target >= self.size:
+            raise self.fail(where, f"offset at {pos:#x} points to {target:#x}, past the end of "
+                                   f"the file ({self.size} bytes)")
+        return target
+
+    def root(self, where: str = "") -> Table:
+        """The root table (the buffer must start with its offset)."""
+        return Table(self, self.follow(0, "root offset"), where)
+
+
+class Table:
+    """One table of the buffer, with its vtable located and checked."""
+
+    __slots__ = ("fb", "pos", "vt", "vt_size", "obj_size", "where")
+
+    def __init__(self, fb: FlatBuffer, pos: int, where: str) -> None:
+        self.fb = fb
+        self.pos = pos
+        self.where = where
+        vt = pos - fb.i32(pos, where or "root table")
+        if vt < 0 or vt + 4 > fb.size:
+            raise fb.fail(where or "root table",
+                          f"table at {pos:#x} has its vtable at {vt:#x}, outside the file "
+                          f"({fb.size} bytes)")
+        self.vt = vt
+        self.vt_size = fb.u16(vt, where or "root table")
+        self.obj_size = fb.u16(vt + 2, where or "root table")
+        if self.vt_size < 4 or self.vt_size % 2 or vt + self.vt_size > fb.size:
+            raise fb.fail(where or "root table",
+                          f"vtable at {vt:#x} declares a bad size {self.vt_size}")
+        if self.obj_size < 4 or pos + self.obj_size > fb.size:
+            raise fb.past_end(where or "root table", f"table of {self.obj_size} bytes", pos)
+
+    def _field(self, voffset: int, size: int, name: str) -> int:
+        """Position of a field's bytes, or 0 when the field is absent."""
+        if voffset >= self.vt_size:
+            return 0
+        offset: int = _U16.unpack_from(self.fb.data, self.vt + voffset)[0]
+        if offset == 0:
+            return 0
+        if offset + size > self.obj_size:
+            raise self.fb.fail(
+                self.path(name),
+                f"field at table offset {offset} lies outside its table of {self.obj_size} bytes",
+            )
+        return self.pos + offset
+
+    def path(self, name: str) -> str:
+        """Where a field of this table is, for messages: ``subgraphs[0].tensors[3].shape``."""
+        return f"{self.where}.{name}" if self.where else name
+
+    def has(self, field: Scalar | Vector | Ref) -> bool:
+        """Whether the field is present in the file."""
+        return self._field(field.voffset, 1, field.name) != 0
+
+    def scalar(self, field: Scalar) -> int | float | bool:
+        """The field's value, or its schema default when absent."""
+        pos = self._field(field.voffset, field.size, field.name)
+        if not pos:
+            return field.default
+        value: int | float | bool = struct.unpack_from(field.fmt, self.fb.data, pos)[0]
+        return value
+
+    def integer(self, field: Scalar) -> int:
+        """An integer field (``bool`` fields come back as 0/1)."""
+        return int(self.scalar(field))
+
+    def _target(self, field: Vector | Ref) -> int:
+        pos = self._field(field.voffset, 4, field.name)
+        return self.fb.follow(pos, self.path(field.name)) if pos else 0
+
+    def _vector(self, field: Vector, elem_size: int, what: str) -> tuple[int, int]:
+        """(start of elements, count) of a vector field, or (0, -1) when absent."""
+        target = self._target(field)
+        if not target:
+            return 0, -1
+        where = self.path(field.name)
+        count = self.fb.u32(target, where)
+        if target + 4 + count * elem_size > self.fb.size:
+            raise self.fb.past_end(where, f"vector of {count} {what}", target)
+        return target + 4, count
+
+    def array(self, field: Vector) -> np.ndarray | None:
+        """A scalar vector as a read-only numpy view, or None when absent."""
+        start, count = self._vector(field, field.elem_size, _TYPE_NAMES[field.elem])
+        if count < 0:
+            return None
+        return np.frombuffer(self.fb.data, _NUMPY[field.elem], count, start)
+
+    def bytes_view(self, field: Vector) -> memoryview | None:
+        """A ``[ubyte]`` vector as a zero-copy memoryview, or None when absent."""
+        start, count = self._vector(field, 1, "bytes")
+        return None if count < 0 else self.fb.data[start:start + count]
+
+    def string(self, field: Ref) -> bytes | None:
+        """A string field's raw bytes (without the NUL terminator), or None when absent."""
+        start, count = self._vector(field, 1, "bytes")  # type: ignore[arg-type]
+        return None if count < 0 else bytes(self.fb.data[start:start + count])
+
+    def table(self, field: Ref) -> Table | None:
+        """A sub-table, or None when absent."""
+        target = self._target(field)
+        return Table(self.fb, target, self.path(field.name)) if target else None
+
+    def tables(self, field: Vector) -> TableVector | None:
+        """A vector of tables, or None when absent."""
+        start, count = self._vector(field, 4, "table offsets")
+        if count < 0:
+            return None
+        return TableVector(self.fb, start, count, self.path(field.name))
+
+
+class TableVector:
+    """A vector of tables; elements are located on access."""
+
+    __slots__ = ("fb", "start", "count", "where")
+
+    def __init__(self, fb: FlatBuffer, start: int, count: int, where: str) -> None:
+        self.fb = fb
+        self.start = start
+        self.count = count
+        self.where = where
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> Table:
+        if not 0 <= index < self.count:
+            raise IndexError(index)
+        where = f"{self.where}[{index}]"
+        return Table(self.fb, self.fb.follow(self.start + 4 * index, where), where)
+
+    def strings(self) -> list[bytes]:
+        """Read the vector as a vector of strings."""
+        out = []
+        for index in range(self.count):
+            where = f"{self.where}[{index}]"
+            target = self.fb.follow(self.start + 4 * index, where)
+            length = self.fb.u32(target, where)
+            self.fb.check(target + 4, length, where, f"string of {length} bytes")
+            out.append(bytes(self.fb.data[target + 4:target + 4 + length]))
+        return out
