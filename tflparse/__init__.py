@@ -1,0 +1,27 @@
+"""tflparse: look inside TensorFlow Lite / LiteRT models without TensorFlow or a runtime.
+
+- :func:`load` gives a typed, read-only, lazy view of a ``.tflite`` file.
+- :class:`Interpreter` reports tensor details exactly as LiteRT's ``Interpreter`` does.
+- :class:`InvalidModelError` (a ``ValueError``) is raised for anything malformed.
+"""
+
+from __future__ import annotations
+
+from ._errors import InvalidModelError
+from ._schema import BuiltinOperator, QuantizationDetails, TensorType
+from .interpreter import Interpreter, SignatureRunner
+from .model import Model, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BuiltinOperator",
+    "Interpreter",
+    "InvalidModelError",
+    "Model",
+    "QuantizationDetails",
+    "SignatureRunner",
+    "TensorType",
+    "load",
+    "__version__",
+]

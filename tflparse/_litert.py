@@ -1,0 +1,361 @@
+"""What LiteRT 2.3.0 decides when it constructs an ``Interpreter`` from a model.
+
+``construct(model)`` applies the runtime's construction checks in the runtime's order and
+collects its messages the way its error reporter does (every message of a failed build,
+concatenated). It either raises :class:`InvalidModelError` with that text, or returns a
+:class:`Constructed` record of what the Python ``Interpreter`` later reports from: the tensor
+count of each subgraph including scratch tensors that kernels add at construction, the
+input and output lists after the runtime's silent reset of bad ones, the operators that
+become nodes, and each tensor's parsed quantization kind.
+
+The facts come from experiments recorded in ``../shared/FACTS.md`` and in tests against
+the real interpreter; the per-operator tables live in ``_kernels.py``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _kernels
+from ._dtypes import type_info
+from ._errors import InvalidModelError
+from ._schema import BUILTIN_OPERATOR_NAMES, BuiltinOperator, QuantizationDetails, TensorType
+from .model import Model, MultiAxisQuantization, Quantization, Tensor
+
+__all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
+           "bytes_required", "UNSIZED_TYPES"]
+
+SCHEMA_VERSION = 3
+#: types whose byte size the runtime does not derive from the shape
+UNSIZED_TYPES = frozenset({TensorType.STRING, TensorType.RESOURCE, TensorType.VARIANT})
+_SIZE_T = 1 << 64
+_FILE_ORDER_LIMIT = 1 << 31
+
+
+class QuantKind:
+    """How the runtime parsed a tensor's quantization."""
+
+    NONE = 0
+    AFFINE = 1
+    BLOCKWISE = 2
+    MULTI_AXIS = 3
+
+
+class SubgraphState(NamedTuple):
+    """One subgraph as the constructed interpreter holds it."""
+
+    #: tensors in the file plus scratch tensors added by kernels at construction
+    num_tensors: int
+    inputs: list[int]
+    outputs: list[int]
+    #: operator indices (into the subgraph's operators) that became nodes, in order
+    nodes: list[int]
+
+
+class Constructed(NamedTuple):
+    """Everything the Interpreter facade needs beyond the model view."""
+
+    subgraphs: list[SubgraphState]
+
+
+class _Failed(Exception):
+    """The build stops here; the collected messages are the error."""
+
+
+def has_kernel(builtin: int, version: int) -> bool:
+    """Whether the default op resolver has a kernel for this builtin code and version."""
+    supported = _kernels.SUPPORTED_VERSIONS.get(builtin)
+    return supported is not None and supported[0] <= version <= supported[1]
+
+
+def bytes_required(tensor_type: int, dims: np.ndarray) -> int | None:
+    """Bytes the runtime requires for a tensor, or None when its size_t arithmetic overflows.
+
+    Dimensions are taken as ``size_t``, as the runtime does, so a negative one overflows
+    unless another dimension is 0.
+    """
+    count = 1
+    for dim in dims.tolist():
+        count *= dim % _SIZE_T
+        if count >= _SIZE_T:
+            return None
+    info = type_info(tensor_type)
+    bits = info.bits if info is not None else 8
+    if bits < 8:
+        return (count * bits + 7) // 8
+    total = count * (bits // 8)
+    return None if total >= _SIZE_T else total
+
+
+def quant_kind(quantization: Quantization | None) -> int:
+    """Which of the runtime's quantization forms a tensor ends up with (no validation)."""
+    if quantization is None:
+        return QuantKind.NONE
+    details = quantization.details_type
+    if details == QuantizationDetails.MultiAxisQuantization:
+        return QuantKind.MULTI_AXIS
+    if details == QuantizationDetails.BlockwiseQuantization:
+        return QuantKind.BLOCKWISE
+    scale = quantization.scale
+    return QuantKind.AFFINE if scale is not None and len(scale) else QuantKind.NONE
+
+
+def _check_quantization(tensor: Tensor, num_file_tensors: int) -> str | None:
+    """The runtime's message for invalid quantization parameters, or None when valid."""
+    q = tensor.quantization
+    kind = quant_kind(q)
+    if q is None or kind == QuantKind.NONE:
+        return None
+    dims = tensor.shape
+    if kind == QuantKind.BLOCKWISE:
+        return None if q.details is not None else "Blockwise quantization details are missing."
+    if kind == QuantKind.MULTI_AXIS:
+        multi = q.details
+        if not isinstance(multi, MultiAxisQuantization) or multi.quantized_dimensions is None:
+            return "Invalid MultiAxisQuantization parameters."
+        count = num_file_tensors
+        if not 0 <= multi.scales < count:
+            return (f"MultiAxisQuantization scales tensor index must be in range [0, {count}). "
+                    f"Was {multi.scales}.")
+        if multi.zero_points != -1 and not 0 <= multi.zero_points < count:
+            return (f"MultiAxisQuantization zero_points tensor index must be in range "
+                    f"[0, {count}), or -1 if optional. Was {multi.zero_points}.")
+        if multi.block_size < 0:
+            return f"MultiAxisQuantization block_size must be non-negative. Was {multi.block_size}."
+        axes = multi.quantized_dimensions.tolist()
+        if not axes:
+            return "MultiAxisQuantization must have at least one quantized dimension."
+        for position, axis in enumerate(axes):
+            if axis < 0 or (len(dims) and axis >= len(dims)):
+                return (f"MultiAxisQuantization quantized_dimensions must be in range "
+                        f"[0, {len(dims)}). Value {axis} at index {position} is invalid.")
+        return None
+    scale, zero_point = q.scale, q.zero_point
+    assert scale is not None
+    if zero_point is None:
+        return "Quantization parameters has non-null scale but null zero_point."
+    if len(scale) != len(zero_point):
+        return (f"QuantizationParam has {len(zero_point)} zero_point values and {len(scale)} "
+                "scale values. Must have same number.")
+    axis = q.quantized_dimension
+    if axis < 0 or (len(dims) and axis >= len(dims)):
+        return f"quantized_dimension must be in range [0, {len(dims)}). Was {axis}."
+    if len(scale) != 1 and len(dims) and len(scale) != dims[axis]:
+        return (f"num_scales must be 1 for per-layer quantization, or {dims[axis]} for per-axis "
+                f"quantization, but got {len(scale)}.")
+    return None
+
+
+def _check_sparsity(tensor: Tensor) -> tuple[str | None, bool]:
+    """(message, whether the runtime keeps a sparsity record) for a constant tensor."""
+    sparsity = tensor.sparsity
+    if sparsity is None:
+        return None, False
+    if sparsity.traversal_order is None or sparsity.dim_metadata is None:
+        return "Invalid sparsity parameter.", False
+    for i, dim in enumerate(sparsity.dim_metadata):
+        if dim.format not in (0, 1):
+            return f"The {i}th dimension has unknown type: {dim.format}.", True
+        if dim.format == 1 and (dim.array_segments is None or dim.array_indices is None):
+            return f"The {i}th sparse dimension has invalid parameters.", True
+    return None, True
+
+
+class _Builder:
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.messages: list[str] = []
+
+    def report(self, message: str) -> None:
+        self.messages.append(message)
+
+    def fail(self, message: str | None = None) -> _Failed:
+        if message is not None:
+            self.report(message)
+        return _Failed()
+
+    def check_operator_codes(self) -> list[int | None]:
+        """Resolve every operator code; None stands for a (possibly unresolved) custom op."""
+        resolved: list[int | None] = []
+        for code in self.model.operator_codes:
+            builtin = code.builtin_code
+            if builtin == BuiltinOperator.CUSTOM:
+                if code.custom_code_bytes is None:
+                    self.report("Operator with CUSTOM builtin_code has no custom_code.\n")
+                    self.report("Operator with CUSTOM builtin_code has no custom_code.\n")
+                    raise self.fail("Registration failed.\n")
+                resolved.append(None)
+                continue
+            if builtin not in BUILTIN_OPERATOR_NAMES:
+                self.report(f"Op builtin_code out of range: {builtin}. Are you using old TFLite "
+                            "binary with newer model?")
+                raise self.fail("Registration failed.\n")
+            if not has_kernel(builtin, code.version):
+                self.report(
+                    f"Didn't find op for builtin opcode '{BUILTIN_OPERATOR_NAMES[builtin]}' "
+                    f"version '{code.version}'. An older version of this builtin might be "
+                    "supported. Are you using an old TFLite binary with a newer model?\n"
+                )
+                raise self.fail("Registration failed.\n")
+            resolved.append(builtin)
+        return resolved
+
+    def io_list(self, indices: np.ndarray, label: str, count: int) -> list[int]:
+        values: list[int] = indices.tolist()
+        for index in values:
+            if index != -1 and not 0 <= index < count:
+                self.report(f"Invalid tensor index {index} in {label}. "
+                            f"The subgraph has {count} tensors\n")
+                return []
+        return values
+
+    def check_tensors(self, subgraph_tensors: list[Tensor], num_buffers: int) -> None:
+        ok = True
+        file_size = self.model.size
+        count = len(subgraph_tensors)
+        for i, tensor in enumerate(subgraph_tensors):
+            tensor_type = tensor.type
+            if type_info(tensor_type) is None:
+                signed = tensor_type - 256 if tensor_type > 127 else tensor_type
+                self.report(f"Unsupported data type {signed} in tensor\n")
+                ok = False
+                continue
+            buffer_index = tensor.buffer
+            constant = False
+            if buffer_index != 0:
+                if buffer_index >= num_buffers:
+                    raise self.fail(f"Tensor {i} specifies out of range buffer {buffer_index} "
+                                    f"(only {num_buffers} buffers).\n")
+                entry = self.model.buffers[buffer_index]
+                if entry.has_data_field:
+                    constant = True
+                elif entry.offset > 1:
+                    if entry.offset + entry.size > file_size:
+                        raise self.fail(f"Constant buffer {buffer_index} specified an out of "
+                                        "range offset.\n")
+                    constant = True
+            problem = _check_quantization(tensor, count)
+            if problem is not None:
+                self.report(f"{problem}Tensor {i} has invalid quantization parameters.")
+                ok = False
+            if constant:
+                if tensor.is_variable or tensor.external_buffer != 0:
+                    self.report(f"Tensor {i} is a variable tensor with buffer or external "
+                                "buffer. It's not supported now.\n")
+                    ok = False
+                problem, sparse = _check_sparsity(tensor)
+                if problem is not None:
+                    self.report(f"{problem}Tensor {i} has invalid sparsity parameters.")
+                    ok = False
+                if not self.check_constant_size(tensor, sparse, i):
+                    ok = False
+            elif not self.check_arena_tensor(tensor, i):
+                ok = False
+        if not ok:
+            raise self.fail()
+
+    def check_constant_size(self, tensor: Tensor, sparse: bool, i: int) -> bool:
+        if sparse or tensor.type in UNSIZED_TYPES:
+            return True
+        required = bytes_required(tensor.type, tensor.shape)
+        if required is None:
+            self.report("tflite/util.cc BytesRequired number of elements overflowed.\n")
+        else:
+            data = tensor.data
+            if len(data if data is not None else b"") >= required:
+                return True
+            self.report("tflite/core/subgraph.cc:1965 required_bytes <= bytes was not true.")
+        self.report(f"Tensor {i} is invalidly specified in schema.\n")
+        return False
+
+    def check_arena_tensor(self, tensor: Tensor, i: int) -> bool:
+        if tensor.type in UNSIZED_TYPES:
+            if not tensor.is_variable:
+                return True
+            self.report("String variable tensor isn't supported.")
+        elif bytes_required(tensor.type, tensor.shape) is None:
+            self.report("tflite/util.cc BytesRequired number of elements overflowed.\n")
+        else:
+            return True
+        self.report(f"Tensor {i} is invalidly specified in schema.\n")
+        return False
+
+    def add_nodes(self, subgraph_index: int, registrations: list[int | None],
+                  num_tensors: int) -> tuple[list[int], int]:
+        """The operators that become nodes, and the tensor count after kernel Init()."""
+        nodes: list[int] = []
+        ok = True
+        for k, op in enumerate(self.model.subgraphs[subgraph_index].operators):
+            index = op.opcode_index
+            if index >= len(registrations):
+                self.report(f"Missing registration for opcode_index {index}\n")
+                ok = False
+                continue
+            builtin = registrations[index]
+            if builtin is not None and op.custom_options is not None:
+                self.report(f"Found builtin operator {BUILTIN_OPERATOR_NAMES[builtin]} with "
+                            "custom options.\n")
+            inputs, outputs = op.inputs.tolist(), op.outputs.tolist()
+            if not (self.node_indices(inputs, "node inputs", num_tensors)
+                    and self.node_indices(outputs, "node outputs", num_tensors)):
+                continue
+            if builtin is not None:
+                overlap = next(((t, a, b) for a, t in enumerate(inputs)
+                                for b, u in enumerate(outputs) if t == u), None)
+                if overlap is not None:
+                    tensor, position, out_position = overlap
+                    self.report(f"Tensor {tensor} is both input {position} and output "
+                                f"{out_position}\n")
+                    continue
+            nodes.append(k)
+            if builtin is not None:
+                num_tensors += _kernels.SCRATCH_TENSORS.get(builtin, 0)
+        if not ok:
+            raise self.fail()
+        return nodes, num_tensors
+
+    def node_indices(self, indices: list[int], label: str, count: int) -> bool:
+        for index in indices:
+            if index != -1 and not 0 <= index < count:
+                self.report(f"Invalid tensor index {index} in {label}. "
+                            f"The subgraph has {count} tensors\n")
+                return False
+        return True
+
+    def build(self) -> Constructed:
+        model = self.model
+        if model.version != SCHEMA_VERSION:
+            raise self.fail(f"Model provided is schema version {model.version} not equal to "
+                            f"supported version {SCHEMA_VERSION}.\n")
+        registrations = self.check_operator_codes()
+        if len(model.subgraphs) == 0:
+            raise self.fail("No subgraph in the model.\n")
+        if not model.has_field("buffers"):
+            raise self.fail("No buffers in the model.\n")
+        num_buffers = len(model.buffers)
+        states: list[SubgraphState] = []
+        for si, subgraph in enumerate(model.subgraphs):
+            if not subgraph.has_tensors_field:
+                raise self.fail(f"Did not get tensors in subgraph {si}.\n")
+            tensors = list(subgraph.tensors)
+            count = len(tensors)
+            inputs = self.io_list(subgraph.inputs, "inputs", count)
+            outputs = self.io_list(subgraph.outputs, "outputs", count)
+            self.check_tensors(tensors, num_buffers)
+            nodes, num_tensors = self.add_nodes(si, registrations, count)
+            states.append(SubgraphState(num_tensors, inputs, outputs, nodes))
+        for signature in model.signature_defs:
+            if signature.key_bytes is None:
+                raise self.fail("Missing exported method name for SignatureDef")
+        return Constructed(states)
+
+
+def construct(model: Model) -> Constructed:
+    """Apply LiteRT's construction checks; raise ``InvalidModelError`` where it refuses."""
+    builder = _Builder(model)
+    try:
+        return builder.build()
+    except _Failed:
+        raise InvalidModelError("".join(builder.messages)) from None
