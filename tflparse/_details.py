@@ -15,7 +15,8 @@ from ._dtypes import TYPES, bfloat16_type
 from ._litert import UNSIZED_TYPES, QuantKind, bytes_required, quant_kind
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
-__all__ = ["TensorDetails", "QuantizationParameters", "tensor_details", "tensor_dtype"]
+__all__ = ["TensorDetails", "QuantizationParameters", "tensor_details", "tensor_dtype",
+           "constant_value"]
 
 _EMPTY_F32 = np.zeros(0, np.float32)
 _EMPTY_I32 = np.zeros(0, np.int32)
@@ -177,3 +178,28 @@ def tensor_details(model: Model, subgraph: int, index: int, count: int,
         "quantization_parameters": params,
         "sparsity_parameters": {} if sparsity is None else _sparsity(sparsity),
     }
+
+
+_NOT_RUN = ("tflparse does not run models: only constant tensors have values, and this one "
+            "has none")
+
+
+def constant_value(tensor: Tensor) -> Any:
+    """LiteRT's ``get_tensor`` result for a tensor before ``allocate_tensors()``."""
+    data, size = _tensor_bytes(tensor)
+    if data is not None and size == 0:
+        raise ValueError("Invalid tensor size.")
+    dtype = tensor_dtype(tensor.type)
+    if data is None:
+        if tensor.type in UNSIZED_TYPES:
+            raise ValueError(f"{_NOT_RUN} (LiteRT crashes when asked for a {tensor.type_name} "
+                             "tensor without data)")
+        if size > 0:
+            raise ValueError(f"Tensor data is null. Run allocate_tensors() first ({_NOT_RUN})")
+        return np.zeros(tuple(tensor.shape.tolist()), dtype)
+    value = tensor.to_array(dense=False)  # a sparse constant: its stored values, as LiteRT
+    if dtype is np.object_ or dtype is np.bytes_:
+        result: np.ndarray = value.copy()
+    else:
+        result = np.array(value, dtype=dtype)
+    return result[()] if result.ndim == 0 else result

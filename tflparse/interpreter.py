@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._details import TensorDetails, tensor_details
+from ._details import TensorDetails, constant_value, invalid_index, tensor_details
 from ._errors import InvalidModelError
 from ._litert import Constructed, construct
 from ._schema import BUILTIN_OPERATOR_NAMES
@@ -120,6 +120,30 @@ class Interpreter:
     def get_output_details(self) -> list[TensorDetails]:
         """Details of subgraph 0's outputs, in file order."""
         return [self._get_tensor_details(i, 0) for i in self._state.subgraphs[0].outputs]
+
+    def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> Any:
+        """A copy of a constant tensor's value, exactly as LiteRT's ``get_tensor`` returns it.
+
+        That is: INT4/UINT4/INT2 unpacked, STRING/RESOURCE/VARIANT as object arrays of bytes
+        (missing entries None), a sparse constant as its stored values (1-D, not densified),
+        a rank-0 tensor as a numpy scalar. Tensors without constant data raise ``ValueError``:
+        tflparse does not run models, so only constants have values.
+        """
+        subgraphs = self._state.subgraphs
+        subgraph_index = int(subgraph_index)
+        tensor_index = int(tensor_index)
+        if not 0 <= subgraph_index < len(subgraphs):
+            raise ValueError(f"Invalid subgraph index {subgraph_index} exceeds max subgraph "
+                             f"index {len(subgraphs)}")
+        count = subgraphs[subgraph_index].num_tensors
+        if not 0 <= tensor_index < count:
+            raise invalid_index(tensor_index, count)
+        tensors = self._model.subgraphs[subgraph_index].tensors
+        if tensor_index >= len(tensors):
+            raise ValueError(f"Tensor {tensor_index} is a scratch tensor that a kernel adds at "
+                             "construction; it has no data before the model runs (LiteRT "
+                             "crashes here), and tflparse does not run models")
+        return constant_value(tensors[tensor_index])
 
     # -- operators ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Iterator, Sequence
-from typing import Callable, Generic, TypeVar, Union, overload
+from typing import Any, Callable, Generic, TypeVar, Union, overload
 
 import numpy as np
 
@@ -29,6 +29,7 @@ from ._dtypes import type_info
 from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer, Table, TableVector
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
+from .data import decode_strings, densify, unpack_int
 
 __all__ = [
     "load", "Model", "Subgraph", "Tensor", "Quantization", "CustomQuantization",
@@ -409,6 +410,26 @@ class Tensor:
         entry = self.buffer_entry
         return entry.data if entry is not None else None
 
+    def to_array(self, *, dense: bool = True) -> np.ndarray:
+        """The values of a constant tensor as a read-only array of its shape.
+
+        Ordinary types are zero-copy views of the file. INT4/UINT4/INT2 are unpacked (int8 /
+        uint8 values); STRING, RESOURCE and VARIANT give an object array of ``bytes``;
+        BFLOAT16 and FLOAT8 need the optional ``ml_dtypes`` package. A sparse tensor is
+        densified unless ``dense=False``, which gives its stored values as a 1-D array.
+        Raises ``ValueError`` for a tensor without data.
+        """
+        data = self.data
+        if data is None or not self.is_constant:
+            raise ValueError(f"tensor {self.index} ({self.name!r}) has no constant data")
+        sparsity = self.sparsity
+        stored = _decode_values(self, data, None if sparsity is None else -1)
+        if sparsity is None:
+            return stored
+        if not dense:
+            return stored
+        return _densify(self, stored, sparsity)
+
     @property
     def num_elements(self) -> int:
         """Product of ``shape`` (1 for a scalar)."""
@@ -423,6 +444,82 @@ class Tensor:
     def __repr__(self) -> str:
         return (f"Tensor({self.index}, {self.name!r}, {self.type_name}, "
                 f"shape={self.shape.tolist()})")
+
+
+def _element_type(tensor: Tensor) -> np.dtype[Any]:
+    """The numpy dtype that holds one value of the tensor's type (ml_dtypes where needed)."""
+    tensor_type = tensor.type
+    info = type_info(tensor_type)
+    if info is None:
+        raise ValueError(f"tensor {tensor.index}: unknown type {tensor_type}")
+    if info.numpy is not None:
+        return info.numpy
+    if info.bits == 0:
+        return np.dtype(object)
+    try:
+        import ml_dtypes  # optional: BFLOAT16 and FLOAT8 values
+    except ImportError:
+        raise ValueError(f"tensor {tensor.index}: {info.name} values need the ml_dtypes "
+                         "package (pip install ml_dtypes); Tensor.data has the raw bytes"
+                         ) from None
+    names = {"BFLOAT16": "bfloat16", "FLOAT8_E4M3FN": "float8_e4m3fn",
+             "FLOAT8_E5M2": "float8_e5m2"}
+    found: np.dtype[Any] = np.dtype(getattr(ml_dtypes, names[info.name]))
+    return found
+
+
+def _decode_values(tensor: Tensor, data: memoryview, count: int | None) -> np.ndarray:
+    """Decode a constant's bytes: shaped when ``count`` is None, else 1-D of stored values."""
+    info = type_info(tensor.type)
+    dtype = _element_type(tensor)
+    shape = tuple(tensor.shape.tolist())
+    where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
+    if count is None and any(d < 0 for d in shape):
+        raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
+    elements = int(np.prod(shape, dtype=np.int64)) if count is None else -1
+    if info is not None and info.bits == 0:
+        found = decode_strings(data, elements if count is None else 0, where)
+        values = np.empty(len(found), dtype=object)
+        values[:] = found
+        return values.reshape(shape) if count is None else values
+    if info is not None and info.bits < 8:
+        per_byte = 8 // info.bits
+        total = elements if count is None else len(data) * per_byte
+        if len(data) * per_byte < total:
+            raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
+                                    f"{info.name} values")
+        unpacked = unpack_int(data, info.bits, info.name != "UINT4", total)
+        unpacked.flags.writeable = False
+        return unpacked.reshape(shape) if count is None else unpacked
+    if count is not None:
+        return np.frombuffer(data, dtype, len(data) // dtype.itemsize)
+    if elements * dtype.itemsize > len(data):
+        raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {elements} "
+                                f"values of {dtype.itemsize} bytes")
+    return np.frombuffer(data, dtype, elements).reshape(shape)
+
+
+def _densify(tensor: Tensor, stored: np.ndarray, sparsity: Sparsity) -> np.ndarray:
+    where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}].sparsity"
+    if sparsity.traversal_order is None or sparsity.dim_metadata is None:
+        raise InvalidModelError(f"{where}: traversal_order or dim_metadata is missing")
+    dims: list[dict[str, Any]] = []
+    for i, dim in enumerate(sparsity.dim_metadata):
+        if dim.format == 0:
+            dims.append({"format": 0, "dense_size": dim.dense_size})
+        elif dim.format == 1 and dim.array_segments is not None and dim.array_indices is not None:
+            dims.append({"format": 1, "array_segments": dim.array_segments.tolist(),
+                         "array_indices": dim.array_indices.tolist()})
+        else:
+            raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
+    block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
+    try:
+        dense = densify(stored, tensor.shape.tolist(), sparsity.traversal_order.tolist(),
+                        block_map, dims)
+    except InvalidModelError as error:
+        raise InvalidModelError(f"{where}: {error}") from None
+    dense.flags.writeable = False
+    return dense
 
 
 class OperatorCode:

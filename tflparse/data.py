@@ -1,0 +1,158 @@
+"""Decoding tensor bytes: packed integers, TFLite string buffers, sparse tensors.
+
+Pure functions on bytes and arrays; they know nothing of the model file. Packed types store
+several values per byte, lowest bits first: INT4/UINT4 two per byte (low nibble first), INT2
+four per byte (least significant pair first), as the runtime unpacks them.
+
+>>> from tflparse.data import unpack_int
+>>> unpack_int(bytes([0x8F, 0x07]), bits=4, signed=True, count=3).tolist()
+[-1, -8, 7]
+>>> unpack_int(bytes([0xE4, 0x01]), bits=2, signed=True, count=5).tolist()
+[0, 1, -2, -1, 1]
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._errors import InvalidModelError
+
+__all__ = ["unpack_int", "pack_int", "decode_strings", "densify"]
+
+
+def unpack_int(raw: bytes | memoryview, bits: int, signed: bool, count: int) -> np.ndarray:
+    """The first ``count`` ``bits``-wide integers packed in ``raw``, lowest bits first.
+
+    Returns int8 (signed) or uint8 values, sign-extended for signed types.
+    """
+    if bits not in (1, 2, 4):
+        raise ValueError(f"bits must be 1, 2 or 4, not {bits}")
+    per_byte = 8 // bits
+    needed = -(-count // per_byte)
+    data = np.frombuffer(raw, np.uint8, min(needed, len(raw)))
+    if len(data) < needed:
+        raise ValueError(f"{count} values of {bits} bits need {needed} bytes, got {len(data)}")
+    shifts = np.arange(0, 8, bits, dtype=np.uint8)
+    values = ((data[:, None] >> shifts) & ((1 << bits) - 1)).reshape(-1)[:count]
+    if not signed:
+        return values.astype(np.uint8)
+    as_signed = values.astype(np.int8)
+    as_signed[values >= 1 << (bits - 1)] -= np.int8(1 << bits)
+    return as_signed
+
+
+def pack_int(values: np.ndarray, bits: int) -> bytes:
+    """Pack integers into ``bits``-wide fields, lowest bits first (inverse of unpack_int)."""
+    per_byte = 8 // bits
+    flat = np.asarray(values).astype(np.int64).reshape(-1) & ((1 << bits) - 1)
+    padded = np.zeros(-(-len(flat) // per_byte) * per_byte, np.uint8)
+    padded[:len(flat)] = flat
+    shifts = np.arange(0, 8, bits, dtype=np.uint8)
+    packed: np.ndarray = (padded.reshape(-1, per_byte) << shifts).sum(axis=1).astype(np.uint8)
+    return packed.tobytes()
+
+
+def decode_strings(raw: bytes | memoryview, count: int, where: str = "string buffer"
+                   ) -> list[bytes | None]:
+    """The first ``count`` entries of a TFLite string buffer; missing entries are None.
+
+    Layout: ``int32 n``, ``int32 offsets[n + 1]`` (from the start of the buffer), then the
+    bytes. Offsets are checked against the buffer.
+    """
+    size = len(raw)
+    if size < 4:
+        if count == 0:
+            return []
+        raise InvalidModelError(f"{where}: {size} bytes cannot hold a string count")
+    (n,) = struct.unpack_from("<i", raw, 0)
+    if n < 0 or 4 * (n + 2) > size:
+        raise InvalidModelError(f"{where}: declares {n} strings, which do not fit in {size} bytes")
+    offsets = np.frombuffer(raw, "<i4", n + 1, 4).tolist()
+    result: list[bytes | None] = []
+    for i in range(min(n, count)):
+        start, end = offsets[i], offsets[i + 1]
+        if not 0 <= start <= end <= size:
+            raise InvalidModelError(f"{where}: string {i} spans [{start}, {end}), outside "
+                                    f"the {size}-byte buffer")
+        result.append(bytes(raw[start:end]))
+    result.extend([None] * (count - len(result)))
+    return result
+
+
+def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Sequence[int],
+            block_map: Sequence[int], dims: Sequence[dict[str, Any]]) -> np.ndarray:
+    """Expand a sparse tensor's stored ``values`` into its dense array.
+
+    ``dims`` has one entry per traversal dimension: ``{"format": 0, "dense_size": n}`` or
+    ``{"format": 1, "array_segments": [...], "array_indices": [...]}``. Traversal dimensions
+    beyond the tensor's rank are block dimensions, mapped onto tensor axes by ``block_map``.
+    """
+    rank = len(dense_shape)
+    order = list(traversal_order)
+    if sorted(order) != list(range(len(order))) or len(order) != len(dims) or len(order) < rank:
+        raise InvalidModelError(f"sparsity: traversal_order {order} does not fit "
+                                f"{len(dims)} dimension entries and rank {rank}")
+    blocks = list(block_map)
+    if len(blocks) != len(order) - rank or any(not 0 <= b < rank for b in blocks):
+        raise InvalidModelError(f"sparsity: block_map {blocks} does not fit rank {rank}")
+    block_size = [1] * rank
+    for k, axis in enumerate(blocks):
+        dim = dims[order.index(rank + k)]
+        block_size[axis] = _dim_size(dim)
+    dense = np.zeros(tuple(dense_shape), dtype=values.dtype)
+    flat_values = values.reshape(-1)
+    position = [0]
+
+    def visit(level: int, parent: int, coords: list[int]) -> None:
+        dim = dims[level]
+        if dim["format"] == 0:
+            size = int(dim["dense_size"])
+            children = [(parent * size + i, i) for i in range(size)]
+        else:
+            segments, indices = dim["array_segments"], dim["array_indices"]
+            if parent + 1 >= len(segments):
+                raise InvalidModelError(f"sparsity: dimension {level} has too few segments")
+            lo, hi = int(segments[parent]), int(segments[parent + 1])
+            if not 0 <= lo <= hi <= len(indices):
+                raise InvalidModelError(f"sparsity: dimension {level} segment [{lo}, {hi}) "
+                                        f"outside its {len(indices)} indices")
+            children = [(j, int(indices[j])) for j in range(lo, hi)]
+        for child, coordinate in children:
+            coords.append(coordinate)
+            if level + 1 < len(dims):
+                visit(level + 1, child, coords)
+            else:
+                _place(dense, flat_values, position, coords, order, blocks, block_size, rank)
+            coords.pop()
+
+    visit(0, 0, [])
+    return dense
+
+
+def _dim_size(dim: dict[str, Any]) -> int:
+    if dim["format"] == 0:
+        return int(dim["dense_size"])
+    return int(max(dim["array_indices"], default=-1)) + 1
+
+
+def _place(dense: np.ndarray, values: np.ndarray, position: list[int], coords: list[int],
+           order: list[int], blocks: list[int], block_size: list[int], rank: int) -> None:
+    if position[0] >= len(values):
+        raise InvalidModelError(f"sparsity: the traversal needs more than the {len(values)} "
+                                "stored values")
+    index = [0] * rank
+    for level, coordinate in enumerate(coords):
+        axis = order[level]
+        if axis < rank:
+            index[axis] += coordinate * block_size[axis]
+        else:
+            index[blocks[axis - rank]] += coordinate
+    if any(not 0 <= i < n for i, n in zip(index, dense.shape)):
+        raise InvalidModelError(f"sparsity: element index {index} outside shape "
+                                f"{list(dense.shape)}")
+    dense[tuple(index)] = values[position[0]]
+    position[0] += 1
