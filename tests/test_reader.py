@@ -157,3 +157,48 @@ def test_message_names_tensor_path(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith("subgraphs[0].tensors[1].shape: vector of 1073741824 int32 at ")
     assert message.endswith(f"runs past the end of the file ({len(data)} bytes)")
+
+
+def test_missing_file_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        tflparse.load(tmp_path / "absent.tflite")
+
+
+def test_directory_is_a_directory_error(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError):
+        tflparse.load(tmp_path)
+
+
+def test_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.tflite"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        tflparse.load(fifo)
+
+
+def test_unreadable_file_is_permission_error(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root reads every file, so refuse the open itself; load() must pass the error through.
+    import builtins
+
+    path = tmp_path / "secret.tflite"
+    path.write_bytes(b"x" * 16)
+    real_open = builtins.open
+
+    def refuse(file: object, *args: object, **kwargs: object) -> object:
+        if str(file) == str(path):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(builtins, "open", refuse)
+    with pytest.raises(PermissionError):
+        tflparse.load(path)
+
+
+def test_empty_file_is_invalid_model(tmp_path: Path) -> None:
+    path = tmp_path / "empty.tflite"
+    path.write_bytes(b"")
+    with pytest.raises(InvalidModelError, match="the file is empty"):
+        tflparse.load(path)

@@ -17,8 +17,10 @@ reads no tensor data. The view is lenient: it reads models that LiteRT refuses t
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from typing import Any, Callable, Generic, TypeVar, Union, overload
 
@@ -867,6 +869,11 @@ def load(source: Source) -> Model:
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
+    mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
+    if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
+        raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
