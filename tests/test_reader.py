@@ -151,9 +151,10 @@ def test_message_names_tensor_path(tmp_path: Path) -> None:
     field_pos = table.pos + struct.unpack_from("<H", data, table.vt + Tensor.SHAPE.voffset)[0]
     target = field_pos + struct.unpack_from("<I", data, field_pos)[0]
     struct.pack_into("<I", data, target, 0x40000000)
-    broken = tflparse.load(bytes(data)).subgraphs[0].tensors[1]
+    tensors = tflparse.load(bytes(data)).subgraphs[0].tensors
     with pytest.raises(InvalidModelError) as info:
-        _ = broken.shape
+        _ = tensors[1]
+    assert tensors[0].name == model.subgraphs[0].tensors[0].name  # the others stay readable
     message = str(info.value)
     assert message.startswith("subgraphs[0].tensors[1].shape: vector of 1073741824 int32 at ")
     assert message.endswith(f"runs past the end of the file ({len(data)} bytes)")

@@ -12,14 +12,13 @@ from typing import Any, TypedDict
 import numpy as np
 
 from ._dtypes import TYPES, bfloat16_type
-from ._litert import UNSIZED_TYPES, QuantKind, bytes_required, quant_kind
+from ._litert import UNSIZED_TYPES, bytes_required
+from ._schema import TensorType
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
-__all__ = ["TensorDetails", "QuantizationParameters", "tensor_details", "tensor_dtype",
-           "constant_value"]
+__all__ = ["TensorDetails", "QuantizationParameters", "DetailSource", "tensor_details",
+           "details_of", "tensor_dtype", "constant_value"]
 
-_EMPTY_F32 = np.zeros(0, np.float32)
-_EMPTY_I32 = np.zeros(0, np.int32)
 _SIZE_T = 1 << 64
 
 
@@ -61,11 +60,6 @@ def tensor_dtype(tensor_type: int) -> type:
     return found
 
 
-def _name(tensor: Tensor) -> str:
-    raw = tensor.name_bytes or b""
-    return raw.split(b"\x00", 1)[0].decode("utf-8")
-
-
 def _tensor_bytes(tensor: Tensor) -> tuple[memoryview | None, int]:
     """(constant data, byte size) as the runtime sees a tensor before allocation."""
     if tensor.is_constant:
@@ -98,31 +92,11 @@ def _blockwise(model: Model, tensor: Tensor, count: int) -> QuantizationParamete
     assert isinstance(details, BlockwiseQuantization)
     scales = _raw_values(model, tensor.subgraph_index, details.scales, count, "<f2")
     if details.zero_points == -1:
-        zero_points = _EMPTY_I32.copy()
+        zero_points = np.zeros(0, np.int32)
     else:
         zero_points = _raw_values(model, tensor.subgraph_index, details.zero_points, count, "<i4")
     return {"scales": scales.astype(np.float16), "zero_points": zero_points.astype(np.int32),
             "quantized_dimension": q.quantized_dimension, "block_size": details.block_size}
-
-
-def _quantization(model: Model, tensor: Tensor, count: int, compress_zero_points: bool
-                  ) -> tuple[tuple[float, int], QuantizationParameters]:
-    q = tensor.quantization
-    kind = quant_kind(q)
-    if kind == QuantKind.BLOCKWISE:
-        return (0.0, 0), _blockwise(model, tensor, count)
-    if kind != QuantKind.AFFINE or q is None:
-        return (0.0, 0), {"scales": _EMPTY_F32.copy(), "zero_points": _EMPTY_I32.copy(),
-                          "quantized_dimension": 0, "block_size": 0}
-    scale, zero_point = q.scale, q.zero_point
-    assert scale is not None and zero_point is not None
-    scales = np.array(scale, np.float32)
-    zero_points = zero_point.astype(np.int32)  # keeps the low 32 bits, as the runtime does
-    legacy = (float(scales[0]), int(zero_points[0])) if len(scales) == 1 else (0.0, 0)
-    if compress_zero_points and len(zero_points) and (zero_points == zero_points[0]).all():
-        zero_points = zero_points[:1].copy()
-    return legacy, {"scales": scales, "zero_points": zero_points,
-                    "quantized_dimension": q.quantized_dimension, "block_size": 0}
 
 
 def _sparsity(sparsity: Sparsity) -> dict[str, Any]:
@@ -143,31 +117,147 @@ def _sparsity(sparsity: Sparsity) -> dict[str, Any]:
     return result
 
 
-def tensor_details(model: Model, subgraph: int, index: int, count: int,
-                   compress_zero_points: bool = False) -> TensorDetails:
-    """LiteRT's detail dictionary for tensor ``index`` of ``subgraph``.
+class DetailSource:
+    """Where one subgraph's detail values are in the file, located in bulk once.
 
     ``count`` is the subgraph's tensor count in the constructed interpreter, which includes
-    scratch tensors that kernels add; those have no shape and raise, as in the runtime.
-    Raises ``ValueError`` (or its subclass ``UnicodeDecodeError``) exactly where LiteRT does.
+    scratch tensors that kernels add at construction.
     """
-    index = int(index)
-    if not 0 <= index < count:
-        raise invalid_index(index, count)
-    tensors = model.subgraphs[subgraph].tensors
-    if index >= len(tensors):
-        raise ValueError("Tensor with no shape found.")
-    tensor = tensors[index]
-    name = _name(tensor)
-    shape = np.array(tensor.shape, np.int32)
-    signature = tensor.shape_signature
-    if tensor.is_constant or signature is None or len(signature) == 0:
-        shape_signature = shape.copy()
+
+    def __init__(self, model: Model, subgraph: int, count: int,
+                 compress_zero_points: bool = False) -> None:
+        self.model = model
+        self.subgraph = subgraph
+        self.count = count
+        self.compress = compress_zero_points
+        self.columns = c = model.subgraphs[subgraph].tensor_columns
+        self.file_count = c.count
+        self.broken = c.rows.broken.tolist()
+        self.names = c.names
+        constant = model.buffer_columns.holds_data(c.buffer)
+        own = (c.sig_count > 0) & ~constant
+        self.shape_start, self.shape_count = c.shape_start, np.maximum(c.shape_count, 0)
+        self.sig_start = np.where(own, c.sig_start, c.shape_start)
+        self.sig_count = np.where(own, c.sig_count, self.shape_count)
+        self.constant_sparse = (constant & c.has_sparsity).tolist()
+        self.types = c.type.tolist()
+        self.dtypes: dict[int, type] = {}
+        row = c.quant_row
+        quantized = row >= 0
+        qrow = np.where(quantized, row, 0)
+        if len(c.details_type):
+            details = np.where(quantized, c.details_type[qrow], 0)
+            scale_count = np.where(quantized, c.scale_count[qrow], 0)
+            self.scale_start, self.zp_start = c.scale_start[qrow], c.zp_start[qrow]
+            dims = c.quantized_dimension[qrow]
+        else:
+            details = scale_count = dims = np.zeros(len(row), np.int64)
+            self.scale_start = self.zp_start = dims
+        affine = quantized & (details != 2) & (details != 3) & (scale_count > 0)
+        self.kind = np.where(affine, 1, np.where(quantized & (details == 2), 2, 0)).tolist()
+        self.scale_count = np.where(affine, scale_count, 0)
+        self.qdim = np.where(affine, dims, 0).tolist()
+
+    def dtype(self, tensor_type: int) -> type:
+        found = self.dtypes.get(tensor_type)
+        if found is None:
+            found = tensor_dtype(tensor_type)
+            if tensor_type != TensorType.BFLOAT16:  # depends on ml_dtypes being imported
+                self.dtypes[tensor_type] = found
+        return found
+
+
+class _Batch:
+    """Fresh arrays of the values of some tensors, gathered at once; each tensor's are slices.
+
+    Every call of the Interpreter gets its own batch, so the arrays it returns are fresh and
+    independent of each other, as LiteRT's are.
+    """
+
+    def __init__(self, source: DetailSource, indices: list[int]) -> None:
+        c = source.columns
+        rows = np.array(indices, np.int64)
+        self.position = {index: k for k, index in enumerate(indices)}
+        self.shapes, self.shape_lo, self.shape_hi = c.fresh(
+            source.shape_start[rows], source.shape_count[rows], "i4", np.int32)
+        self.signatures, self.sig_lo, self.sig_hi = c.fresh(
+            source.sig_start[rows], source.sig_count[rows], "i4", np.int32)
+        counts = source.scale_count[rows]
+        self.scales, self.q_lo, self.q_hi = c.fresh(
+            source.scale_start[rows], counts, "f4", np.float32)
+        # int64 -> int32 keeps the low 32 bits, as the runtime does
+        self.zero_points, self.zp_lo, self.zp_hi = c.fresh(
+            source.zp_start[rows], counts, "i8", np.int32)
+
+
+def tensor_details(source: DetailSource, index: int) -> TensorDetails:
+    """LiteRT's detail dictionary for tensor ``index`` of ``source``'s subgraph.
+
+    Scratch tensors have no shape and raise, as in the runtime. Raises ``ValueError`` (or its
+    subclass ``UnicodeDecodeError``) exactly where LiteRT does.
+    """
+    found = details_of(source, [index])[0]
+    if isinstance(found, ValueError):
+        raise found
+    return found
+
+
+def details_of(source: DetailSource, indices: list[int]
+               ) -> list[TensorDetails | ValueError]:
+    """The detail dictionaries of many tensors, or for each one the error LiteRT raises."""
+    indices = [int(i) for i in indices]
+    readable = [i for i in indices
+                if 0 <= i < source.file_count and not source.broken[i]]
+    batch = _Batch(source, readable)
+    return [_one(source, batch, i) for i in indices]
+
+
+def _one(source: DetailSource, batch: _Batch, index: int) -> TensorDetails | ValueError:
+    if not 0 <= index < source.count:
+        return invalid_index(index, source.count)
+    if index >= source.file_count:
+        return ValueError("Tensor with no shape found.")
+    if source.broken[index]:
+        error = source.columns.error(index)
+        assert error is not None
+        return error
+    raw = source.names[index] or b""
+    try:
+        name = (raw.split(b"\x00", 1)[0] if b"\x00" in raw else raw).decode("utf-8")
+        dtype = source.dtype(source.types[index])
+    except ValueError as error:
+        return error
+    k = batch.position[index]
+    shape = batch.shapes[batch.shape_lo[k]:batch.shape_hi[k]]
+    shape_signature = batch.signatures[batch.sig_lo[k]:batch.sig_hi[k]]
+    kind = source.kind[index]
+    legacy: tuple[float, int] = (0.0, 0)
+    if kind == 1:
+        lo, hi = batch.q_lo[k], batch.q_hi[k]
+        scales = batch.scales[lo:hi]
+        zero_points = batch.zero_points[batch.zp_lo[k]:batch.zp_hi[k]]
+        if hi - lo == 1:
+            legacy = (float(scales[0]), int(zero_points[0]))
+        elif source.compress and (zero_points == zero_points[0]).all():
+            zero_points = zero_points[:1].copy()
+        params: QuantizationParameters = {
+            "scales": scales, "zero_points": zero_points,
+            "quantized_dimension": source.qdim[index], "block_size": 0}
+    elif kind == 2:
+        tensor = source.model.subgraphs[source.subgraph].tensors[index]
+        try:
+            params = _blockwise(source.model, tensor, source.count)
+        except ValueError as error:
+            return error
     else:
-        shape_signature = np.array(signature, np.int32)
-    dtype = tensor_dtype(tensor.type)
-    legacy, params = _quantization(model, tensor, count, compress_zero_points)
-    sparsity = tensor.sparsity if tensor.is_constant else None
+        params = {"scales": np.zeros(0, np.float32), "zero_points": np.zeros(0, np.int32),
+                  "quantized_dimension": 0, "block_size": 0}
+    if source.constant_sparse[index]:
+        sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
+        assert sparsity is not None
+        sparsity_parameters = _sparsity(sparsity)
+    else:
+        sparsity_parameters = {}
     return {
         "name": name,
         "index": index,
@@ -176,7 +266,7 @@ def tensor_details(model: Model, subgraph: int, index: int, count: int,
         "dtype": dtype,
         "quantization": legacy,
         "quantization_parameters": params,
-        "sparsity_parameters": {} if sparsity is None else _sparsity(sparsity),
+        "sparsity_parameters": sparsity_parameters,
     }
 
 

@@ -16,14 +16,14 @@ Vectors and strings start with a ``uint32`` element count; strings end in a NUL 
 from __future__ import annotations
 
 import struct
-from typing import Union
+from typing import Callable, Union
 
 import numpy as np
 
 from ._errors import InvalidModelError
 from ._schema import Ref, Scalar, Vector
 
-__all__ = ["FlatBuffer", "Table", "TableVector"]
+__all__ = ["FlatBuffer", "Table", "TableVector", "Columns"]
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -45,7 +45,7 @@ Bytes = Union[bytes, bytearray, memoryview]
 class FlatBuffer:
     """A read-only byte buffer with checked primitive reads."""
 
-    __slots__ = ("data", "size")
+    __slots__ = ("data", "size", "_views")
 
     def __init__(self, data: Bytes) -> None:
         view = memoryview(data)
@@ -53,6 +53,30 @@ class FlatBuffer:
             view = view.cast("B")
         self.data = view.toreadonly()
         self.size = len(self.data)
+        self._views: dict[str, np.ndarray] = {}
+
+    def _view(self, kind: str) -> np.ndarray:
+        """The whole buffer as an array of ``kind`` (little-endian), made once."""
+        view = self._views.get(kind)
+        if view is None:
+            dtype = np.dtype(kind).newbyteorder("<")
+            view = self._views[kind] = np.frombuffer(self.data, dtype, self.size // dtype.itemsize)
+        return view
+
+    def gather(self, positions: np.ndarray, kind: str) -> np.ndarray:
+        """Little-endian values of numpy ``kind`` at many byte positions (checked by caller)."""
+        size = np.dtype(kind).itemsize
+        found: np.ndarray
+        if size == 1:
+            found = self._view(kind)[positions]
+            return found
+        if not (positions & (size - 1)).any():
+            found = self._view(kind)[positions // size]
+            return found
+        offsets = positions[:, None] + np.arange(size)
+        raw: np.ndarray = self._view("u1")[offsets].copy()
+        found = raw.view(np.dtype(kind).newbyteorder("<")).reshape(-1)
+        return found
 
     def fail(self, where: str, what: str) -> InvalidModelError:
         """Build the error for a malformed ``where``."""
@@ -162,7 +186,8 @@ class Table:
         if not target:
             return 0, -1
         where = self.path(field.name)
-        count = self.fb.u32(target, where)
+        self.fb.check(target, 4, where, "vector length")
+        count: int = _U32.unpack_from(self.fb.data, target)[0]
         if target + 4 + count * elem_size > self.fb.size:
             raise self.fb.past_end(where, f"vector of {count} {what}", target)
         return target + 4, count
@@ -227,3 +252,173 @@ class TableVector:
             self.fb.check(target + 4, length, where, f"string of {length} bytes")
             out.append(bytes(self.fb.data[target + 4:target + 4 + length]))
         return out
+
+
+_KINDS = {
+    "<b": "i1", "<B": "u1", "<?": "?", "<h": "i2", "<H": "u2", "<i": "i4", "<I": "u4",
+    "<q": "i8", "<Q": "u8", "<f": "f4", "<d": "f8",
+}
+
+
+class Columns:
+    """One table type read for many rows at once, with numpy.
+
+    Each method does for every row what the same-named :class:`Table` method does for one,
+    with the same checks vectorised. A row that fails a check is read again through
+    :class:`Table` to get the precise error, which is kept in ``errors``; the row is then
+    ``broken`` and reads as if the field were absent, so the other rows stay readable.
+    """
+
+    __slots__ = ("fb", "pos", "rows", "where", "vt", "vt_size", "obj_size", "broken", "errors",
+                 "_slow_table")
+
+    def __init__(self, fb: FlatBuffer, pos: np.ndarray, rows: np.ndarray, where: str,
+                 slow_table: Callable[[int], Table],
+                 broken: np.ndarray | None = None) -> None:
+        self.fb = fb
+        self.rows = rows
+        self.where = where
+        self._slow_table = slow_table
+        self.errors: dict[int, InvalidModelError] = {}
+        self.broken = np.zeros(len(pos), bool) if broken is None else broken.copy()
+        size = fb.size
+        pos = np.where(pos >= size, 0, pos)
+        self.pos = pos = np.where(self.broken, 0, pos)
+        self._fail(pos + 4 > size, None)
+        pos = np.where(self.broken, 0, pos)
+        vt = pos - fb.gather(pos, "i4").astype(np.int64)
+        self._fail((vt < 0) | (vt + 4 > size), None)
+        self.vt = vt = np.where(self.broken, 0, vt)
+        self.vt_size = fb.gather(vt, "u2").astype(np.int64)
+        self.obj_size = fb.gather(vt + 2, "u2").astype(np.int64)
+        self._fail((self.vt_size < 4) | (self.vt_size % 2 == 1) | (vt + self.vt_size > size)
+                   | (self.obj_size < 4) | (pos + self.obj_size > size), None)
+        self.vt_size[self.broken] = 0  # a broken row has no fields
+
+    @classmethod
+    def of_vector(cls, vector: TableVector) -> Columns:
+        """Every table of a vector of tables."""
+        fb = vector.fb
+        rows = np.arange(vector.count, dtype=np.int64)
+        slots = vector.start + 4 * rows
+        pos = slots + fb.gather(slots, "u4").astype(np.int64)
+        columns = cls(fb, pos, rows, vector.where + "[{}]", vector.__getitem__, pos >= fb.size)
+        for i in np.flatnonzero(pos >= fb.size).tolist():
+            columns._record(i, None)  # the slow read of the element raises its error
+        return columns
+
+    def __len__(self) -> int:
+        return len(self.pos)
+
+    def table(self, i: int) -> Table:
+        """Row ``i`` as a :class:`Table` (raises the row's error if it is broken)."""
+        if self.broken[i]:
+            raise self.errors[int(self.rows[i])]
+        return Table(self.fb, int(self.pos[i]), self.where.format(int(self.rows[i])))
+
+    def _record(self, i: int, read: Callable[[Table], object] | None) -> None:
+        row = int(self.rows[i])
+        try:
+            table = self._slow_table(row)
+            if read is not None:
+                read(table)
+            error = InvalidModelError(f"{self.where.format(row)}: malformed table")
+        except InvalidModelError as found:
+            error = found
+        self.errors.setdefault(row, error)
+        self.broken[i] = True
+
+    def _fail(self, bad: np.ndarray, read: Callable[[Table], object] | None) -> None:
+        """Mark the rows where ``bad`` holds as broken, keeping each one's precise error."""
+        for i in np.flatnonzero(bad & ~self.broken).tolist():
+            self._record(i, read)
+
+    def field(self, voffset: int, size: int, name: str) -> np.ndarray:
+        """Positions of a field in every row; 0 where the field is absent."""
+        offsets = np.zeros(len(self.pos), np.int64)
+        present = np.flatnonzero(self.vt_size > voffset)
+        offsets[present] = self.fb.gather(self.vt[present] + voffset, "u2")
+        bad = (offsets != 0) & (offsets + size > self.obj_size)
+        if bad.any():
+            self._fail(bad, lambda t: t._field(voffset, size, name))
+            offsets[self.broken] = 0
+        return np.where(offsets != 0, self.pos + offsets, 0)
+
+    def scalar(self, field: Scalar) -> np.ndarray:
+        """A scalar field of every row, the schema default where absent."""
+        at = self.field(field.voffset, field.size, field.name)
+        kind = _KINDS[field.fmt]
+        values = np.full(len(at), field.default, dtype=kind)
+        present = np.flatnonzero(at)
+        values[present] = self.fb.gather(at[present], kind)
+        return values
+
+    def _targets(self, field: Vector | Ref) -> tuple[np.ndarray, np.ndarray]:
+        """(rows where the field is present, positions it points to)."""
+        at = self.field(field.voffset, 4, field.name)
+        present = np.flatnonzero(at)
+        target = at[present] + self.fb.gather(at[present], "u4").astype(np.int64)
+        bad = target >= self.fb.size
+        if bad.any():
+            self._fail(_mark(len(at), present[bad]), lambda t: t._target(field))
+            present, target = present[~bad], target[~bad]
+        return present, target
+
+    def vectors(self, field: Vector) -> tuple[np.ndarray, np.ndarray]:
+        """(element starts, counts) of a vector field in every row; count -1 where absent."""
+        present, target = self._targets(field)
+        short = target + 4 > self.fb.size
+        count = np.zeros(len(target), np.int64)
+        count[~short] = self.fb.gather(target[~short], "u4")
+        bad = short | (target + 4 + count * field.elem_size > self.fb.size)
+        if bad.any():
+            self._fail(_mark(len(self.pos), present[bad]),
+                       lambda t: t._vector(field, field.elem_size, _describe(field)))
+            present, target, count = present[~bad], target[~bad], count[~bad]
+        starts = np.zeros(len(self.pos), np.int64)
+        counts = np.full(len(self.pos), -1, np.int64)
+        starts[present] = target + 4
+        counts[present] = count
+        return starts, counts
+
+    def strings(self, field: Ref) -> list[bytes | None]:
+        """A string field of every row (None where absent)."""
+        starts, counts = self.vectors(Vector(field.name, field.voffset, "<B", 1))
+        data = self.fb.data
+        return [None if n < 0 else bytes(data[s:s + n])
+                for s, n in zip(starts.tolist(), counts.tolist())]
+
+    def tables(self, field: Ref) -> tuple[np.ndarray, Columns]:
+        """(rows that have the sub-table, the sub-tables of those rows).
+
+        A row whose sub-table is malformed becomes broken here, with the sub-table's error.
+        """
+        present, target = self._targets(field)
+        parent = self
+        positions = {int(r): i for i, r in enumerate(self.rows.tolist())}
+
+        def slow_table(row: int) -> Table:
+            found = parent.table(positions[row]).table(field)
+            assert found is not None
+            return found
+
+        sub = Columns(self.fb, target, self.rows[present], f"{self.where}.{field.name}",
+                      slow_table)
+        for i in np.flatnonzero(sub.broken).tolist():
+            row = int(sub.rows[i])
+            self.errors.setdefault(row, sub.errors[row])
+            self.broken[positions[row]] = True
+        return present, sub
+
+
+def _describe(field: Vector) -> str:
+    if field.elem == "<B":
+        return "bytes"
+    return _TYPE_NAMES.get(field.elem, "table offsets")
+
+
+def _mark(n: int, rows: np.ndarray) -> np.ndarray:
+    marks = np.zeros(n, bool)
+    marks[rows] = True
+    return marks
+

@@ -19,10 +19,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _kernels
-from ._dtypes import type_info
+from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
 from ._schema import BUILTIN_OPERATOR_NAMES, BuiltinOperator, QuantizationDetails, TensorType
-from .model import Model, MultiAxisQuantization, Quantization, Tensor
+from .model import Model, MultiAxisQuantization, Quantization, Subgraph, Tensor, TensorColumns
 
 __all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
            "bytes_required", "UNSIZED_TYPES"]
@@ -163,6 +163,77 @@ def _check_sparsity(tensor: Tensor) -> tuple[str | None, bool]:
     return None, True
 
 
+_SIZED = np.zeros(256, bool)
+_BITS = np.zeros(256, np.int64)
+for _code, _info in TYPES.items():
+    _SIZED[_code] = _info.bits > 0
+    _BITS[_code] = _info.bits
+_KNOWN = np.zeros(256, bool)
+_KNOWN[list(TYPES)] = True
+_SAFE_ELEMENTS = float(1 << 52)
+
+
+def _shape_products(columns: TensorColumns) -> tuple[np.ndarray, np.ndarray]:
+    """(element count of every tensor, whether that count is unsafe: a negative or huge dim)."""
+    counts = np.maximum(columns.shape_count, 0)
+    values, first = columns.ragged(columns.shape_start, counts, "i4")
+    dims = values.astype(np.int64)
+    rows = np.repeat(np.arange(columns.count), counts)
+    products = np.ones(columns.count, np.float64)
+    present = np.flatnonzero(counts)
+    if len(present):
+        products[present] = np.multiply.reduceat(dims.astype(np.float64), first[present])
+    negative = np.zeros(columns.count, bool)
+    np.logical_or.at(negative, rows, dims < 0)
+    unsafe = negative | (np.abs(products) > _SAFE_ELEMENTS)
+    return np.where(unsafe, 0, products).astype(np.int64), unsafe
+
+
+def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
+    """Tensors that might draw a construction message (a superset of those that do)."""
+    types = columns.type & 0xFF
+    known = _KNOWN[types]
+    buffers = model.buffer_columns
+    buffer = columns.buffer
+    bad_buffer = (buffer != 0) & (buffer >= buffers.count)
+    constant = buffers.holds_data(buffer)
+    index = np.where(constant, buffer, 0)
+    external = constant & ~buffers.has_data[index]
+    out_of_file = external & (buffers.offset[index].astype(np.float64)
+                              + buffers.size[index].astype(np.float64) > model.size)
+    elements, unsafe = _shape_products(columns)
+    sized = _SIZED[types] & known
+    suspicious = ~known | bad_buffer | out_of_file | (unsafe & sized)
+    suspicious |= ~constant & ~sized & known & columns.is_variable.astype(bool)
+    suspicious |= constant & (columns.is_variable.astype(bool) | (columns.external_buffer != 0)
+                              | columns.has_sparsity)
+    # constants must hold the bytes their shape needs
+    check = np.flatnonzero(constant & sized & ~unsafe & ~columns.has_sparsity)
+    if len(check):
+        bits = _BITS[types[check]]
+        required = (elements[check] * bits + 7) // 8
+        suspicious[check] |= buffers.data_sizes(buffer[check]) < required
+    # quantization: anything but valid affine parameters goes the exact way
+    row = columns.quant_row
+    quantized = np.flatnonzero(row >= 0)
+    qrow = row[quantized]
+    details = columns.details_type[qrow]
+    scales = columns.scale_count[qrow]
+    affine = (details != 2) & (details != 3) & (scales > 0)
+    suspicious[quantized[(details == 2) | (details == 3)]] = True
+    rank = np.maximum(columns.shape_count[quantized], 0)
+    axis = columns.quantized_dimension[qrow]
+    bad = affine & ((columns.zp_count[qrow] != scales) | (axis < 0) | ((rank > 0) & (axis >= rank)))
+    per_axis = affine & ~bad & (scales != 1) & (rank > 0)
+    if per_axis.any():
+        at = quantized[per_axis]
+        dim = columns.fb.gather(columns.shape_start[at] + 4 * axis[per_axis], "i4")
+        bad[per_axis] = dim != scales[per_axis]
+    suspicious[quantized[bad]] = True
+    result: np.ndarray = suspicious
+    return result
+
+
 class _Builder:
     def __init__(self, model: Model) -> None:
         self.model = model
@@ -211,50 +282,61 @@ class _Builder:
                 return []
         return values
 
-    def check_tensors(self, subgraph_tensors: list[Tensor], num_buffers: int) -> None:
+    def check_tensors(self, subgraph: Subgraph, num_buffers: int) -> None:
+        """Every tensor check of the runtime, in its order, with its messages.
+
+        A vectorised screen finds the tensors that could draw any message; only those go
+        through the exact per-tensor checks, so a valid model costs a few array operations.
+        """
+        columns = subgraph.tensor_columns
+        error = columns.first_error()
+        if error is not None:
+            raise error
         ok = True
-        file_size = self.model.size
-        count = len(subgraph_tensors)
-        for i, tensor in enumerate(subgraph_tensors):
-            tensor_type = tensor.type
-            if type_info(tensor_type) is None:
-                signed = tensor_type - 256 if tensor_type > 127 else tensor_type
-                self.report(f"Unsupported data type {signed} in tensor\n")
-                ok = False
-                continue
-            buffer_index = tensor.buffer
-            constant = False
-            if buffer_index != 0:
-                if buffer_index >= num_buffers:
-                    raise self.fail(f"Tensor {i} specifies out of range buffer {buffer_index} "
-                                    f"(only {num_buffers} buffers).\n")
-                entry = self.model.buffers[buffer_index]
-                if entry.has_data_field:
-                    constant = True
-                elif entry.offset > 1:
-                    if entry.offset + entry.size > file_size:
-                        raise self.fail(f"Constant buffer {buffer_index} specified an out of "
-                                        "range offset.\n")
-                    constant = True
-            problem = _check_quantization(tensor, count)
-            if problem is not None:
-                self.report(f"{problem}Tensor {i} has invalid quantization parameters.")
-                ok = False
-            if constant:
-                if tensor.is_variable or tensor.external_buffer != 0:
-                    self.report(f"Tensor {i} is a variable tensor with buffer or external "
-                                "buffer. It's not supported now.\n")
-                    ok = False
-                problem, sparse = _check_sparsity(tensor)
-                if problem is not None:
-                    self.report(f"{problem}Tensor {i} has invalid sparsity parameters.")
-                    ok = False
-                if not self.check_constant_size(tensor, sparse, i):
-                    ok = False
-            elif not self.check_arena_tensor(tensor, i):
-                ok = False
+        for i in np.flatnonzero(_suspicious(self.model, columns)).tolist():
+            ok = self.check_tensor(subgraph.tensors[i], i, num_buffers, columns.count) and ok
         if not ok:
             raise self.fail()
+
+    def check_tensor(self, tensor: Tensor, i: int, num_buffers: int, count: int) -> bool:
+        """The runtime's checks of one tensor; False when it reported an error."""
+        tensor_type = tensor.type
+        if type_info(tensor_type) is None:
+            self.report(f"Unsupported data type {tensor_type} in tensor\n")
+            return False
+        ok = True
+        buffer_index = tensor.buffer
+        constant = False
+        if buffer_index != 0:
+            if buffer_index >= num_buffers:
+                raise self.fail(f"Tensor {i} specifies out of range buffer {buffer_index} "
+                                f"(only {num_buffers} buffers).\n")
+            entry = self.model.buffers[buffer_index]
+            if entry.has_data_field:
+                constant = True
+            elif entry.offset > 1:
+                if entry.offset + entry.size > self.model.size:
+                    raise self.fail(f"Constant buffer {buffer_index} specified an out of "
+                                    "range offset.\n")
+                constant = True
+        problem = _check_quantization(tensor, count)
+        if problem is not None:
+            self.report(f"{problem}Tensor {i} has invalid quantization parameters.")
+            ok = False
+        if constant:
+            if tensor.is_variable or tensor.external_buffer != 0:
+                self.report(f"Tensor {i} is a variable tensor with buffer or external "
+                            "buffer. It's not supported now.\n")
+                ok = False
+            problem, sparse = _check_sparsity(tensor)
+            if problem is not None:
+                self.report(f"{problem}Tensor {i} has invalid sparsity parameters.")
+                ok = False
+            if not self.check_constant_size(tensor, sparse, i):
+                ok = False
+        elif not self.check_arena_tensor(tensor, i):
+            ok = False
+        return ok
 
     def check_constant_size(self, tensor: Tensor, sparse: bool, i: int) -> bool:
         if sparse or tensor.type in UNSIZED_TYPES:
@@ -339,11 +421,10 @@ class _Builder:
         for si, subgraph in enumerate(model.subgraphs):
             if not subgraph.has_tensors_field:
                 raise self.fail(f"Did not get tensors in subgraph {si}.\n")
-            tensors = list(subgraph.tensors)
-            count = len(tensors)
+            count = len(subgraph.tensors)
             inputs = self.io_list(subgraph.inputs, "inputs", count)
             outputs = self.io_list(subgraph.outputs, "outputs", count)
-            self.check_tensors(tensors, num_buffers)
+            self.check_tensors(subgraph, num_buffers)
             nodes, num_tensors = self.add_nodes(si, registrations, count)
             states.append(SubgraphState(num_tensors, inputs, outputs, nodes))
         for signature in model.signature_defs:

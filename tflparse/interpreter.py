@@ -13,13 +13,19 @@ Calls that would run the model raise :class:`NotImplementedError`.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import Any
 
 import numpy as np
 
-from ._details import TensorDetails, constant_value, invalid_index, tensor_details
+from ._details import (
+    DetailSource,
+    TensorDetails,
+    constant_value,
+    details_of,
+    invalid_index,
+    tensor_details,
+)
 from ._errors import InvalidModelError
 from ._litert import Constructed, construct
 from ._schema import BUILTIN_OPERATOR_NAMES
@@ -73,6 +79,7 @@ class Interpreter:
             raise ValueError("Can't both provide `model_path` and `model_content`")
         self._model: Model = model
         self._state: Constructed = construct(model)
+        self._sources: dict[int, DetailSource] = {}
         try:
             self._signatures = self._read_signatures()
         except UnicodeDecodeError as error:
@@ -96,10 +103,16 @@ class Interpreter:
                              f"index {len(subgraphs)}")
         return subgraphs[subgraph_index].num_tensors
 
+    def _source(self, subgraph_index: int) -> DetailSource:
+        source = self._sources.get(subgraph_index)
+        if source is None:
+            count = self._count(subgraph_index)
+            source = DetailSource(self._model, subgraph_index, count, self._compress)
+            self._sources[subgraph_index] = source
+        return source
+
     def _get_tensor_details(self, tensor_index: int, subgraph_index: int) -> TensorDetails:
-        subgraph_index = int(subgraph_index)
-        count = self._count(subgraph_index)
-        return tensor_details(self._model, subgraph_index, tensor_index, count, self._compress)
+        return tensor_details(self._source(int(subgraph_index)), tensor_index)
 
     def get_tensor_details(self, subgraph_index: int = 0) -> list[TensorDetails]:
         """Details of every tensor of a subgraph, leaving out those LiteRT leaves out."""
@@ -107,19 +120,25 @@ class Interpreter:
         if subgraph_index < 0 or subgraph_index >= count:
             raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the model, "
                              f"which has {count} subgraphs.")
+        source = self._source(subgraph_index)
+        return [d for d in details_of(source, list(range(source.count)))
+                if not isinstance(d, ValueError)]
+
+    def _details_or_raise(self, indices: list[int], subgraph_index: int) -> list[TensorDetails]:
         found = []
-        for index in range(self._state.subgraphs[subgraph_index].num_tensors):
-            with contextlib.suppress(ValueError):
-                found.append(self._get_tensor_details(index, subgraph_index))
+        for detail in details_of(self._source(subgraph_index), indices):
+            if isinstance(detail, ValueError):
+                raise detail
+            found.append(detail)
         return found
 
     def get_input_details(self) -> list[TensorDetails]:
         """Details of subgraph 0's inputs, in file order."""
-        return [self._get_tensor_details(i, 0) for i in self._state.subgraphs[0].inputs]
+        return self._details_or_raise(self._state.subgraphs[0].inputs, 0)
 
     def get_output_details(self) -> list[TensorDetails]:
         """Details of subgraph 0's outputs, in file order."""
-        return [self._get_tensor_details(i, 0) for i in self._state.subgraphs[0].outputs]
+        return self._details_or_raise(self._state.subgraphs[0].outputs, 0)
 
     def get_tensor(self, tensor_index: int, subgraph_index: int = 0) -> Any:
         """A copy of a constant tensor's value, exactly as LiteRT's ``get_tensor`` returns it.

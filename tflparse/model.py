@@ -29,7 +29,7 @@ import numpy as np
 from . import _schema as S
 from ._dtypes import type_info
 from ._errors import InvalidModelError
-from ._flatbuf import FlatBuffer, Table, TableVector
+from ._flatbuf import Columns, FlatBuffer, Table, TableVector
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from .data import decode_strings, densify, unpack_int
 
@@ -324,21 +324,168 @@ class Buffer:
         return f"Buffer({self.index}, {0 if data is None else len(data)} bytes)"
 
 
+class TensorColumns:
+    """Every tensor of one subgraph as numpy columns, read in bulk (internal).
+
+    One pass of vectorised reads gives each tensor's scalar fields, where its vectors start
+    and how long they are (-1: absent), and the same for its quantization table; the model
+    view and the Interpreter facade read tensors from here instead of table by table.
+    """
+
+    __slots__ = ("fb", "rows", "count", "names", "shape_start", "shape_count", "sig_start",
+                 "sig_count", "type", "buffer", "is_variable", "has_rank", "external_buffer",
+                 "has_sparsity", "quant_row", "scale_start", "scale_count", "zp_start",
+                 "zp_count", "quantized_dimension", "details_type")
+
+    def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
+        T, Q = S.Tensor, S.QuantizationParameters
+        self.fb = fb
+        if vector is None:
+            vector = TableVector(fb, 0, 0, "tensors")
+        rows = Columns.of_vector(vector)
+        self.rows = rows
+        self.count = len(rows)
+        self.names = rows.strings(T.NAME)
+        self.shape_start, self.shape_count = rows.vectors(T.SHAPE)
+        self.sig_start, self.sig_count = rows.vectors(T.SHAPE_SIGNATURE)
+        self.type = rows.scalar(T.TYPE).astype(np.int64)
+        self.buffer = rows.scalar(T.BUFFER).astype(np.int64)
+        self.is_variable = rows.scalar(T.IS_VARIABLE)
+        self.has_rank = rows.scalar(T.HAS_RANK)
+        self.external_buffer = rows.scalar(T.EXTERNAL_BUFFER).astype(np.int64)
+        self.has_sparsity = rows.field(T.SPARSITY.voffset, 4, T.SPARSITY.name) != 0
+        quantized, quant = rows.tables(T.QUANTIZATION)
+        self.quant_row = np.full(self.count, -1, np.int64)
+        self.quant_row[quantized] = np.arange(len(quantized))
+        self.scale_start, self.scale_count = quant.vectors(Q.SCALE)
+        self.zp_start, self.zp_count = quant.vectors(Q.ZERO_POINT)
+        self.quantized_dimension = quant.scalar(Q.QUANTIZED_DIMENSION).astype(np.int64)
+        self.details_type = quant.scalar(Q.DETAILS_TYPE).astype(np.int64)
+        for row, error in quant.errors.items():  # a broken quantization breaks its tensor
+            rows.errors.setdefault(row, error)
+            rows.broken[row] = True
+
+    def error(self, index: int) -> InvalidModelError | None:
+        """Why tensor ``index`` cannot be read, or None."""
+        return self.rows.errors.get(index) if self.rows.broken[index] else None
+
+    def first_error(self) -> InvalidModelError | None:
+        """The error of the first unreadable tensor, or None."""
+        broken = np.flatnonzero(self.rows.broken)
+        return self.rows.errors[int(broken[0])] if len(broken) else None
+
+    def table(self, index: int) -> Table:
+        return self.rows.table(index)
+
+    def array(self, start: int, count: int, kind: str) -> np.ndarray | None:
+        """A read-only view of ``count`` values of ``kind`` at ``start`` (None: count < 0)."""
+        if count < 0:
+            return None
+        size = np.dtype(kind).itemsize
+        if start % size == 0:
+            found: np.ndarray = self.fb._view(kind)[start // size:start // size + count]
+            return found
+        return np.frombuffer(self.fb.data, np.dtype(kind).newbyteorder("<"), count, start)
+
+    def shape(self, index: int) -> np.ndarray:
+        found = self.array(int(self.shape_start[index]), int(self.shape_count[index]), "i4")
+        return _EMPTY_I32 if found is None else found
+
+    def fresh(self, starts: np.ndarray, counts: np.ndarray, kind: str, dtype: type
+              ) -> tuple[np.ndarray, list[int], list[int]]:
+        """Many stored vectors copied out at once: (values, lo, hi), row ``r`` being
+        ``values[lo[r]:hi[r]]``, converted to ``dtype``. Absent vectors (count -1) are empty.
+
+        When the vectors are aligned and lie close together (as converters write them), the
+        file region that holds them is copied in one go; otherwise they are gathered.
+        """
+        counts = np.maximum(counts, 0)
+        size = np.dtype(kind).itemsize
+        used = counts > 0
+        if used.any() and not (starts[used] % size).any():
+            first = int(starts[used].min()) // size
+            last = int((starts[used] // size + counts[used]).max())
+            if last - first <= 4 * int(counts.sum()) + (1 << 16):
+                values: np.ndarray = self.fb._view(kind)[first:last].astype(dtype)
+                lo = np.where(used, starts // size - first, 0)
+                return values, lo.tolist(), (lo + counts).tolist()
+        gathered, where = self.ragged(starts, counts, kind)
+        return gathered.astype(dtype), where.tolist(), (where + counts).tolist()
+
+    def ragged(self, starts: np.ndarray, counts: np.ndarray, kind: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Many stored vectors read at once: (all values concatenated, where each one begins).
+
+        Row ``r``'s values are ``values[first[r]:first[r] + max(counts[r], 0)]``.
+        """
+        counts = np.maximum(counts, 0)
+        first = np.cumsum(counts) - counts
+        rows = np.repeat(np.arange(len(counts)), counts)
+        size = np.dtype(kind).itemsize
+        offsets = starts[rows] + size * (np.arange(len(rows)) - first[rows])
+        return self.fb.gather(offsets, kind), first
+
+
+class BufferColumns:
+    """Every entry of ``Model.buffers`` as numpy columns (internal).
+
+    Whether a buffer holds data is decided from the Buffer tables alone: the presence of the
+    ``data`` field and ``offset``; the data itself, its length prefix included, is not read.
+    """
+
+    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at")
+
+    def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
+        if vector is None:
+            vector = TableVector(fb, 0, 0, "buffers")
+        self.rows = rows = Columns.of_vector(vector)
+        self.count = len(rows)
+        self._data_at = rows.field(S.Buffer.DATA.voffset, 4, S.Buffer.DATA.name)
+        self.has_data = self._data_at != 0
+        self.offset = rows.scalar(S.Buffer.OFFSET)
+        self.size = rows.scalar(S.Buffer.SIZE)
+
+    def holds_data(self, buffers: np.ndarray) -> np.ndarray:
+        """For buffer indices (0 and out-of-range allowed): whether each one has data."""
+        valid = (buffers > 0) & (buffers < self.count)
+        index = np.where(valid, buffers, 0)
+        holds: np.ndarray = valid & (self.has_data[index] | (self.offset[index] > 1))
+        return holds
+
+    def data_sizes(self, buffers: np.ndarray) -> np.ndarray:
+        """Byte sizes of the data of buffers that hold data (reads inline length prefixes)."""
+        index = np.asarray(buffers, np.int64)
+        inline = self.has_data[index]
+        sizes = self.size[index].astype(np.int64)
+        if inline.any():
+            starts, counts = self.rows.vectors(S.Buffer.DATA)
+            sizes[inline] = counts[index[inline]]
+        return sizes
+
+
 class Tensor:
-    """One tensor of a subgraph, read field by field from the file on access."""
+    """One tensor of a subgraph, read from the file on access."""
 
-    __slots__ = ("index", "subgraph_index", "_table", "_model")
+    __slots__ = ("index", "subgraph_index", "_columns", "_model")
 
-    def __init__(self, index: int, subgraph_index: int, table: Table, model: Model) -> None:
+    def __init__(self, index: int, subgraph_index: int, columns: TensorColumns,
+                 model: Model) -> None:
+        error = columns.error(index)
+        if error is not None:
+            raise error
         self.index = index
         self.subgraph_index = subgraph_index
-        self._table = table
+        self._columns = columns
         self._model = model
+
+    @property
+    def _table(self) -> Table:
+        return self._columns.table(self.index)
 
     @property
     def name_bytes(self) -> bytes | None:
         """The stored name, undecoded (None when absent)."""
-        return self._table.string(S.Tensor.NAME)
+        return self._columns.names[self.index]
 
     @property
     def name(self) -> str:
@@ -348,44 +495,48 @@ class Tensor:
     @property
     def shape(self) -> np.ndarray:
         """int32 dimensions (empty for a scalar or an absent shape)."""
-        shape = self._table.array(S.Tensor.SHAPE)
-        return _EMPTY_I32 if shape is None else shape
+        return self._columns.shape(self.index)
 
     @property
     def shape_signature(self) -> np.ndarray | None:
         """int32 dimensions with -1 for unknown ones; None when absent."""
-        return self._table.array(S.Tensor.SHAPE_SIGNATURE)
+        c = self._columns
+        return c.array(int(c.sig_start[self.index]), int(c.sig_count[self.index]), "i4")
 
     @property
     def type(self) -> TensorType | int:
         """The ``TensorType``; a value the schema does not define stays a plain int."""
-        value = self._table.integer(S.Tensor.TYPE)
+        value = int(self._columns.type[self.index])
         return TensorType(value) if value in TensorType._value2member_map_ else value
 
     @property
     def buffer(self) -> int:
         """Index into ``Model.buffers`` (0: no data)."""
-        return self._table.integer(S.Tensor.BUFFER)
+        return int(self._columns.buffer[self.index])
 
     @property
     def is_variable(self) -> bool:
-        return bool(self._table.scalar(S.Tensor.IS_VARIABLE))
+        return bool(self._columns.is_variable[self.index])
 
     @property
     def has_rank(self) -> bool:
-        return bool(self._table.scalar(S.Tensor.HAS_RANK))
+        return bool(self._columns.has_rank[self.index])
 
     @property
     def external_buffer(self) -> int:
-        return self._table.integer(S.Tensor.EXTERNAL_BUFFER)
+        return int(self._columns.external_buffer[self.index])
 
     @property
     def quantization(self) -> Quantization | None:
+        if self._columns.quant_row[self.index] < 0:
+            return None
         table = self._table.table(S.Tensor.QUANTIZATION)
         return None if table is None else Quantization(table)
 
     @property
     def sparsity(self) -> Sparsity | None:
+        if not self._columns.has_sparsity[self.index]:
+            return None
         table = self._table.table(S.Tensor.SPARSITY)
         return None if table is None else Sparsity(table)
 
@@ -403,8 +554,8 @@ class Tensor:
         True when ``buffer != 0`` and that buffer has a data vector (even an empty one) or
         an ``offset`` > 1.
         """
-        entry = self.buffer_entry
-        return entry is not None and (entry.has_data_field or entry.offset > 1)
+        holds = self._model.buffer_columns.holds_data(np.array([self.buffer], np.int64))
+        return bool(holds[0])
 
     @property
     def data(self) -> memoryview | None:
@@ -612,15 +763,26 @@ class Operator:
 class Subgraph:
     """One subgraph: tensors, inputs, outputs and operators."""
 
-    __slots__ = ("index", "_table", "tensors", "operators")
+    __slots__ = ("index", "_table", "_model", "_tensor_vector", "_columns", "tensors",
+                 "operators")
 
     def __init__(self, index: int, table: Table, model: Model) -> None:
         self.index = index
         self._table = table
-        self.tensors: Sequence[Tensor] = _tables(
-            table.tables(S.SubGraph.TENSORS), lambda i, t: Tensor(i, index, t, model)
-        )
+        self._model = model
+        self._tensor_vector = table.tables(S.SubGraph.TENSORS)
+        self._columns: TensorColumns | None = None
+        count = 0 if self._tensor_vector is None else len(self._tensor_vector)
+        self.tensors: Sequence[Tensor] = LazySequence(
+            count, lambda i: Tensor(i, index, self.tensor_columns, model))
         self.operators: Sequence[Operator] = _tables(table.tables(S.SubGraph.OPERATORS), Operator)
+
+    @property
+    def tensor_columns(self) -> TensorColumns:
+        """All tensors' fields in bulk (internal; read on first use)."""
+        if self._columns is None:
+            self._columns = TensorColumns(self._model._fb, self._tensor_vector)
+        return self._columns
 
     @property
     def has_tensors_field(self) -> bool:
@@ -716,7 +878,7 @@ class Model:
     """A ``.tflite`` model. Create it with :func:`load`."""
 
     __slots__ = ("_fb", "_root", "_mmap", "path", "subgraphs", "buffers", "operator_codes",
-                 "_signature_defs", "_metadata")
+                 "_signature_defs", "_metadata", "_buffer_columns")
 
     def __init__(self, fb: FlatBuffer, path: str | None = None,
                  mapping: mmap.mmap | None = None) -> None:
@@ -736,6 +898,14 @@ class Model:
         )
         self._signature_defs: tuple[SignatureDef, ...] | None = None
         self._metadata: tuple[MetadataEntry, ...] | None = None
+        self._buffer_columns: BufferColumns | None = None
+
+    @property
+    def buffer_columns(self) -> BufferColumns:
+        """All buffers' table fields in bulk (internal; read on first use)."""
+        if self._buffer_columns is None:
+            self._buffer_columns = BufferColumns(self._fb, self._root.tables(S.Model.BUFFERS))
+        return self._buffer_columns
 
     @property
     def size(self) -> int:
