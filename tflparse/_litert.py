@@ -21,8 +21,23 @@ import numpy as np
 from . import _kernels
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
-from ._schema import BUILTIN_OPERATOR_NAMES, BuiltinOperator, QuantizationDetails, TensorType
-from .model import Model, MultiAxisQuantization, Quantization, Subgraph, Tensor, TensorColumns
+from ._schema import (
+    BUILTIN_OPERATOR_NAMES,
+    BuiltinOperator,
+    LSTMKernelType,
+    LSTMOptions,
+    QuantizationDetails,
+    TensorType,
+)
+from .model import (
+    Model,
+    MultiAxisQuantization,
+    Operator,
+    Quantization,
+    Subgraph,
+    Tensor,
+    TensorColumns,
+)
 
 __all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
            "bytes_required", "UNSIZED_TYPES"]
@@ -234,6 +249,18 @@ def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
     return result
 
 
+def _scratch_tensors(model: Model, op: Operator, builtin: int | None, opcode_index: int) -> int:
+    """How many tensors the operator's kernel adds when it is initialised at construction."""
+    if builtin is None:
+        custom = model.operator_codes[opcode_index].custom_code_bytes or b""
+        return _kernels.CUSTOM_SCRATCH_TENSORS.get(custom.decode("utf-8", "replace"), 0)
+    if builtin == BuiltinOperator.LSTM:
+        options = op.builtin_options()
+        if options is not None and options.integer(LSTMOptions.KERNEL_TYPE) == LSTMKernelType.BASIC:
+            return _kernels.LSTM_BASIC_SCRATCH_TENSORS
+    return _kernels.SCRATCH_TENSORS.get(builtin, 0)
+
+
 class _Builder:
     def __init__(self, model: Model) -> None:
         self.model = model
@@ -379,11 +406,17 @@ class _Builder:
             if builtin is not None and op.custom_options is not None:
                 self.report(f"Found builtin operator {BUILTIN_OPERATOR_NAMES[builtin]} with "
                             "custom options.\n")
+            if builtin is not None and builtin in _kernels.NEEDS_OPTIONS:
+                union, options_type, message = _kernels.NEEDS_OPTIONS[builtin]
+                second = union == 2
+                stored = op.builtin_options_2_type if second else op.builtin_options_type
+                if stored != options_type or op.builtin_options(second) is None:
+                    raise self.fail(message)
             inputs, outputs = op.inputs.tolist(), op.outputs.tolist()
             if not (self.node_indices(inputs, "node inputs", num_tensors)
                     and self.node_indices(outputs, "node outputs", num_tensors)):
                 continue
-            if builtin is not None:
+            if builtin in _kernels.DROPS_OVERLAPPING_NODE:
                 overlap = next(((t, a, b) for a, t in enumerate(inputs)
                                 for b, u in enumerate(outputs) if t == u), None)
                 if overlap is not None:
@@ -392,8 +425,7 @@ class _Builder:
                                 f"{out_position}\n")
                     continue
             nodes.append(k)
-            if builtin is not None:
-                num_tensors += _kernels.SCRATCH_TENSORS.get(builtin, 0)
+            num_tensors += _scratch_tensors(self.model, op, builtin, index)
         if not ok:
             raise self.fail()
         return nodes, num_tensors

@@ -471,6 +471,11 @@ BUILTIN_OPERATOR_NAMES: dict[int, str] = {
 }
 
 
+class LSTMKernelType(IntEnum):
+    FULL = 0
+    BASIC = 1
+
+
 class CustomOptionsFormat(IntEnum):
     FLEXBUFFERS = 0
 
@@ -621,6 +626,16 @@ class Tensor:
     HAS_RANK = Scalar('has_rank', 20, '<?', 1, False)
     VARIANT_TENSORS = Vector('variant_tensors', 22, 'VariantSubType', 4)
     EXTERNAL_BUFFER = Scalar('external_buffer', 24, '<I', 4, 0)
+
+
+class LSTMOptions:
+    """Field layout of table ``LSTMOptions``."""
+
+    FUSED_ACTIVATION_FUNCTION = Scalar('fused_activation_function', 4, '<b', 1, 0)
+    CELL_CLIP = Scalar('cell_clip', 6, '<f', 4, 0)
+    PROJ_CLIP = Scalar('proj_clip', 8, '<f', 4, 0)
+    KERNEL_TYPE = Scalar('kernel_type', 10, '<b', 1, 0)
+    ASYMMETRIC_QUANTIZE_INPUTS = Scalar('asymmetric_quantize_inputs', 12, '<?', 1, False)
 
 
 class OperatorCode:

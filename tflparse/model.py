@@ -748,6 +748,15 @@ class Operator:
         return self._table.integer(S.Operator.BUILTIN_OPTIONS_TYPE)
 
     @property
+    def builtin_options_2_type(self) -> int:
+        return self._table.integer(S.Operator.BUILTIN_OPTIONS_2_TYPE)
+
+    def builtin_options(self, second: bool = False) -> Table | None:
+        """The raw options table (``builtin_options``, or ``builtin_options_2``) if present."""
+        return self._table.table(S.Operator.BUILTIN_OPTIONS_2 if second
+                                 else S.Operator.BUILTIN_OPTIONS)
+
+    @property
     def custom_options(self) -> memoryview | None:
         return self._table.bytes_view(S.Operator.CUSTOM_OPTIONS)
 
