@@ -121,26 +121,62 @@ def _receive(stream: Any) -> Any:
 
 
 def _worker(with_ml_dtypes: bool) -> None:
-    """Child process: answer (model, plan) requests with one frame per call."""
+    """Child process: import LiteRT once, then fork a grandchild per request.
+
+    The grandchild makes the calls and streams one frame per call. If it dies (LiteRT
+    segfaults), the call it was making is answered with CRASH and a new grandchild goes on
+    from the next call, constructing the interpreter again first.
+    """
     if with_ml_dtypes:
         import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy, as TensorFlow does)
     from ai_edge_litert.interpreter import Interpreter
 
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    # keep LiteRT's own prints off the protocol stream
-    protocol = os.fdopen(os.dup(stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), stdout.fileno())
+    stdin = sys.stdin.buffer
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # LiteRT's prints stay off the protocol
     while True:
         try:
             data, plan = _receive(stdin)
         except EOFError:
             return
-        for result in execute(lambda data=data: Interpreter(model_content=data), plan):
-            _send(protocol, result)
+        done = 0
+        while done < len(plan):
+            todo = [("construct",), *plan[done:]] if done else plan
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                os.close(read)
+                out = os.fdopen(write, "wb")
+                for result in execute(lambda d=data: Interpreter(model_content=d), todo):
+                    _send(out, result)
+                out.close()
+                os._exit(0)
+            os.close(write)
+            frames = os.fdopen(read, "rb")
+            replayed = bool(done)
+            try:
+                while done < len(plan):
+                    result = _receive(frames)
+                    if replayed:
+                        replayed = False
+                        continue
+                    _send(protocol, result)
+                    done += 1
+            except EOFError:
+                pass
+            frames.close()
+            os.waitpid(pid, 0)
+            if done < len(plan):
+                _send(protocol, CRASH)
+                done += 1
+                if done == 1 and plan[0] == ("construct",):
+                    while done < len(plan):  # nothing runs without an interpreter
+                        _send(protocol, CRASH)
+                        done += 1
 
 
 class LiteRT:
-    """A persistent LiteRT worker process; restarted after a crash."""
+    """A persistent LiteRT fork-server process."""
 
     def __init__(self, with_ml_dtypes: bool = False) -> None:
         self.with_ml_dtypes = with_ml_dtypes
@@ -156,28 +192,10 @@ class LiteRT:
 
     def run(self, data: bytes, plan: list[Call]) -> list[Result]:
         """Results of every call of the plan; a call that crashed LiteRT gives CRASH."""
-        results: list[Result] = []
-        while len(results) < len(plan):
-            if results[:1] == [CRASH]:  # construction itself crashed: nothing else can run
-                results.append(CRASH)
-                continue
-            done = len(results)
-            # a fresh worker after a crash: construct again, then the calls not yet answered
-            todo = [("construct",), *plan[done:]] if done else plan
-            process = self._start()
-            assert process.stdin is not None and process.stdout is not None
-            try:
-                _send(process.stdin, (data, todo))
-                for k in range(len(todo)):
-                    result = _receive(process.stdout)
-                    if done and k == 0:
-                        continue  # the replayed construction
-                    results.append(result)
-            except (EOFError, BrokenPipeError):
-                process.wait()
-                self.process = None
-                results.append(CRASH)
-        return results
+        process = self._start()
+        assert process.stdin is not None and process.stdout is not None
+        _send(process.stdin, (data, plan))
+        return [_receive(process.stdout) for _ in plan]
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:

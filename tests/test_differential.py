@@ -2,45 +2,71 @@
 
 Every inspection call (with its error cases) is made on both; the results must be identical
 or both must refuse. LiteRT runs in a child process, so a case where it crashes costs one
-call and is reported as "LiteRT crashes here".
+call and is reported as "LiteRT crashes here". Models: every file in ../shared/models, the
+fixtures, and hypothesis-generated models.
+
+BFLOAT16's dtype depends on whether ml_dtypes was imported (FACTS §3.5): each model runs
+against a LiteRT worker that did or did not import it, and tflparse is pinned to match.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import fixture_paths, shared_models_param
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse  # noqa: E402
+from model_strategies import models  # noqa: E402
+
+EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
 
 
 @pytest.fixture(scope="session")
-def litert() -> Iterator[LiteRT]:
-    worker = LiteRT(with_ml_dtypes=False)
-    yield worker
-    worker.close()
+def workers() -> Iterator[dict[bool, LiteRT]]:
+    found = {False: LiteRT(with_ml_dtypes=False), True: LiteRT(with_ml_dtypes=True)}
+    yield found
+    for worker in found.values():
+        worker.close()
 
 
-def check_model(litert: LiteRT, data: bytes) -> int:
+def check_model(workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool = False) -> int:
     """Assert identity on every call; return how many calls crashed LiteRT."""
     plan = plan_for(data)
-    theirs = litert.run(data, plan)
-    ours = run_tflparse(data, plan)
+    theirs = workers[with_ml_dtypes].run(data, plan)
+    if with_ml_dtypes:
+        import ml_dtypes
+
+        bfloat16 = ml_dtypes.bfloat16
+    else:
+        bfloat16 = None
+    with mock.patch("tflparse._details.bfloat16_type", return_value=bfloat16):
+        ours = run_tflparse(data, plan)
     difference, crashes = compare(plan, ours, theirs)
     assert difference is None, difference
     return crashes
 
 
 @pytest.mark.parametrize("path", shared_models_param())
-def test_shared_model(litert: LiteRT, path: Path, record_property: object) -> None:
-    crashes = check_model(litert, path.read_bytes())
+def test_shared_model(workers: dict[bool, LiteRT], path: Path) -> None:
+    crashes = check_model(workers, path.read_bytes())
     if crashes:
         print(f"LiteRT crashes here: {crashes} call(s) on {path.name}")
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in fixture_paths()])
-def test_fixture(litert: LiteRT, path: Path) -> None:
-    check_model(litert, path.read_bytes())
+def test_fixture(workers: dict[bool, LiteRT], path: Path) -> None:
+    check_model(workers, path.read_bytes())
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=models(), with_ml_dtypes=st.booleans())
+def test_generated_model(workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool) -> None:
+    check_model(workers, data, with_ml_dtypes)

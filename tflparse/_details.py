@@ -67,7 +67,7 @@ def _tensor_bytes(tensor: Tensor) -> tuple[memoryview | None, int]:
         return data, 0 if data is None else len(data)
     if tensor.type in UNSIZED_TYPES:
         return None, 0
-    return None, bytes_required(tensor.type, tensor.shape) or 0
+    return None, bytes_required(tensor.type, tensor.shape)[0]
 
 
 def _raw_values(model: Model, subgraph: int, index: int, count: int, dtype: str) -> np.ndarray:

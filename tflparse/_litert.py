@@ -85,23 +85,39 @@ def has_kernel(builtin: int, version: int) -> bool:
     return supported is not None and supported[0] <= version <= supported[1]
 
 
-def bytes_required(tensor_type: int, dims: np.ndarray) -> int | None:
-    """Bytes the runtime requires for a tensor, or None when its size_t arithmetic overflows.
+def _multiply(a: int, b: int) -> tuple[int, bool]:
+    """``a * b`` in size_t arithmetic, and whether the runtime's overflow check trips."""
+    product = (a * b) % _SIZE_T
+    overflow = ((a | b) >> 32) != 0 and a != 0 and product // a != b
+    return product, overflow
 
-    Dimensions are taken as ``size_t``, as the runtime does, so a negative one overflows
-    unless another dimension is 0.
+
+def bytes_required(tensor_type: int, dims: np.ndarray) -> tuple[int, str | None]:
+    """(bytes, error) as the runtime's BytesRequired computes them for a tensor.
+
+    A negative dimension counts as an element overflow, whatever the other dimensions are;
+    otherwise products are size_t products checked the runtime's way, and packed types
+    (INT4, UINT4: two per byte; INT2: four) round up. ``error`` is the runtime's message.
+    Established against LiteRT 2.3.0 (tests/test_differential.py).
     """
+    elements_overflow = "tflite/util.cc BytesRequired number of elements overflowed.\n"
+    values = dims.tolist()
+    if any(dim < 0 for dim in values):
+        return 0, elements_overflow
     count = 1
-    for dim in dims.tolist():
-        count *= dim % _SIZE_T
-        if count >= _SIZE_T:
-            return None
+    for dim in values:
+        count, overflow = _multiply(count, dim)
+        if overflow:
+            return 0, elements_overflow
     info = type_info(tensor_type)
     bits = info.bits if info is not None else 8
+    total, overflow = _multiply(max(bits // 8, 1), count)
+    if overflow:
+        return 0, "tflite/util.cc BytesRequired number of bytes overflowed.\n"
     if bits < 8:
-        return (count * bits + 7) // 8
-    total = count * (bits // 8)
-    return None if total >= _SIZE_T else total
+        per_byte = 8 // bits
+        total = (total + per_byte - 1) // per_byte
+    return total, None
 
 
 def quant_kind(quantization: Quantization | None) -> int:
@@ -368,9 +384,9 @@ class _Builder:
     def check_constant_size(self, tensor: Tensor, sparse: bool, i: int) -> bool:
         if sparse or tensor.type in UNSIZED_TYPES:
             return True
-        required = bytes_required(tensor.type, tensor.shape)
-        if required is None:
-            self.report("tflite/util.cc BytesRequired number of elements overflowed.\n")
+        required, overflow = bytes_required(tensor.type, tensor.shape)
+        if overflow is not None:
+            self.report(overflow)
         else:
             data = tensor.data
             if len(data if data is not None else b"") >= required:
@@ -384,10 +400,11 @@ class _Builder:
             if not tensor.is_variable:
                 return True
             self.report("String variable tensor isn't supported.")
-        elif bytes_required(tensor.type, tensor.shape) is None:
-            self.report("tflite/util.cc BytesRequired number of elements overflowed.\n")
         else:
-            return True
+            overflow = bytes_required(tensor.type, tensor.shape)[1]
+            if overflow is None:
+                return True
+            self.report(overflow)
         self.report(f"Tensor {i} is invalidly specified in schema.\n")
         return False
 
