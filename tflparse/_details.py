@@ -14,6 +14,7 @@ import numpy as np
 from ._dtypes import TYPES, bfloat16_type
 from ._litert import UNSIZED_TYPES, bytes_required
 from ._schema import TensorType
+from .data import check_allocation
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
 __all__ = ["TensorDetails", "QuantizationParameters", "DetailSource", "tensor_details",
@@ -80,6 +81,7 @@ def _raw_values(model: Model, subgraph: int, index: int, count: int, dtype: str)
     data, size = _tensor_bytes(tensors[index])
     itemsize = np.dtype(dtype).itemsize
     if data is None:
+        check_allocation(size, model.size, f"subgraphs[{subgraph}].tensors[{index}]")
         return np.zeros(size // itemsize, dtype)
     values: np.ndarray = np.frombuffer(data, dtype, size // itemsize).copy()
     return values

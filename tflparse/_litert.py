@@ -213,10 +213,11 @@ def _shape_products(columns: TensorColumns) -> tuple[np.ndarray, np.ndarray]:
     products = np.ones(columns.count, np.float64)
     present = np.flatnonzero(counts)
     if len(present):
-        products[present] = np.multiply.reduceat(dims.astype(np.float64), first[present])
+        with np.errstate(over="ignore", invalid="ignore"):
+            products[present] = np.multiply.reduceat(dims.astype(np.float64), first[present])
     negative = np.zeros(columns.count, bool)
     np.logical_or.at(negative, rows, dims < 0)
-    unsafe = negative | (np.abs(products) > _SAFE_ELEMENTS)
+    unsafe = negative | ~np.isfinite(products) | (np.abs(products) > _SAFE_ELEMENTS)
     return np.where(unsafe, 0, products).astype(np.int64), unsafe
 
 
@@ -228,10 +229,9 @@ def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
     buffer = columns.buffer
     bad_buffer = (buffer != 0) & (buffer >= buffers.count)
     constant = buffers.holds_data(buffer)
-    index = np.where(constant, buffer, 0)
-    external = constant & ~buffers.has_data[index]
-    out_of_file = external & (buffers.offset[index].astype(np.float64)
-                              + buffers.size[index].astype(np.float64) > model.size)
+    external = constant & ~buffers.at(buffers.has_data, buffer)
+    out_of_file = external & (buffers.at(buffers.offset, buffer).astype(np.float64)
+                              + buffers.at(buffers.size, buffer).astype(np.float64) > model.size)
     elements, unsafe = _shape_products(columns)
     sized = _SIZED[types] & known
     suspicious = ~known | bad_buffer | out_of_file | (unsafe & sized)
@@ -466,6 +466,9 @@ class _Builder:
         if not model.has_field("buffers"):
             raise self.fail("No buffers in the model.\n")
         num_buffers = len(model.buffers)
+        broken = np.flatnonzero(model.buffer_columns.rows.broken)
+        if len(broken):
+            raise model.buffer_columns.rows.errors[int(broken[0])]
         states: list[SubgraphState] = []
         for si, subgraph in enumerate(model.subgraphs):
             if not subgraph.has_tensors_field:

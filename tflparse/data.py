@@ -21,7 +21,19 @@ import numpy as np
 
 from ._errors import InvalidModelError
 
-__all__ = ["unpack_int", "pack_int", "decode_strings", "densify"]
+__all__ = ["unpack_int", "pack_int", "decode_strings", "densify", "check_allocation"]
+
+#: arrays built from a file's claims (not its bytes) may use at most this much, or 64 times
+#: the file's size if that is larger, so a hostile file cannot exhaust memory
+ALLOCATION_FLOOR = 1 << 28
+
+
+def check_allocation(nbytes: int, file_size: int, where: str) -> None:
+    """Raise InvalidModelError when an array the file asks for would be unreasonably large."""
+    limit = max(ALLOCATION_FLOOR, 64 * file_size)
+    if nbytes > limit:
+        raise InvalidModelError(f"{where}: would need {nbytes} bytes of memory, more than the "
+                                f"{limit} allowed for a {file_size}-byte file")
 
 
 def unpack_int(raw: bytes | memoryview, bits: int, signed: bool, count: int) -> np.ndarray:
@@ -106,8 +118,15 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
     dense = np.zeros(tuple(dense_shape), dtype=values.dtype)
     flat_values = values.reshape(-1)
     position = [0]
+    # a valid traversal visits each stored value once, plus inner nodes that are bounded by
+    # the segment arrays; a crafted one must not spin
+    budget = [8 * (len(flat_values) + sum(len(d.get("array_segments", ())) for d in dims))
+              + 1024]
 
     def visit(level: int, parent: int, coords: list[int]) -> None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise InvalidModelError("sparsity: the traversal does not match the stored values")
         dim = dims[level]
         if dim["format"] == 0:
             size = int(dim["dense_size"])

@@ -31,7 +31,7 @@ from ._dtypes import type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
-from .data import decode_strings, densify, unpack_int
+from .data import check_allocation, decode_strings, densify, unpack_int
 
 __all__ = [
     "load", "Model", "Subgraph", "Tensor", "Quantization", "CustomQuantization",
@@ -445,11 +445,16 @@ class BufferColumns:
         self.offset = rows.scalar(S.Buffer.OFFSET)
         self.size = rows.scalar(S.Buffer.SIZE)
 
+    def at(self, column: np.ndarray, buffers: np.ndarray) -> np.ndarray:
+        """``column`` for many buffer indices; 0 for index 0 and for out-of-range ones."""
+        valid = (buffers > 0) & (buffers < self.count)
+        found = np.zeros(len(buffers), column.dtype)
+        found[valid] = column[buffers[valid]]
+        return found
+
     def holds_data(self, buffers: np.ndarray) -> np.ndarray:
         """For buffer indices (0 and out-of-range allowed): whether each one has data."""
-        valid = (buffers > 0) & (buffers < self.count)
-        index = np.where(valid, buffers, 0)
-        holds: np.ndarray = valid & (self.has_data[index] | (self.offset[index] > 1))
+        holds: np.ndarray = self.at(self.has_data, buffers) | (self.at(self.offset, buffers) > 1)
         return holds
 
     def data_sizes(self, buffers: np.ndarray) -> np.ndarray:
@@ -629,8 +634,9 @@ def _decode_values(tensor: Tensor, data: memoryview, count: int | None) -> np.nd
     where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
     if count is None and any(d < 0 for d in shape):
         raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
-    elements = int(np.prod(shape, dtype=np.int64)) if count is None else -1
+    elements = int(np.prod(shape, dtype=object)) if count is None else -1
     if info is not None and info.bits == 0:
+        check_allocation(8 * max(elements, 0), tensor._model.size, where)
         found = decode_strings(data, elements if count is None else 0, where)
         values = np.empty(len(found), dtype=object)
         values[:] = found
@@ -666,6 +672,11 @@ def _densify(tensor: Tensor, stored: np.ndarray, sparsity: Sparsity) -> np.ndarr
         else:
             raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
     block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
+    shape = tensor.shape.tolist()
+    if any(d < 0 for d in shape):
+        raise InvalidModelError(f"{where}: negative dimension in shape {shape}")
+    check_allocation(int(np.prod(shape, dtype=object)) * stored.dtype.itemsize,
+                     tensor._model.size, where)
     try:
         dense = densify(stored, tensor.shape.tolist(), sparsity.traversal_order.tolist(),
                         block_map, dims)

@@ -1,0 +1,155 @@
+"""Hostile-input machinery shared by the fuzz tests and the long-running fuzzer.
+
+``mutations(seed_bytes)`` is a hypothesis strategy of corrupted models: bit flips, byte
+overwrites, truncations, splices, duplicated ranges, and 32-bit values written where the
+FlatBuffer keeps offsets (the root offset, vtable entries, vector lengths). ``exercise``
+reads *everything* a model offers through tflparse and reports any exception that is not
+the documented kind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+import tflparse
+from tflparse import InvalidModelError
+
+INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000,
+               0xFFFFFFFF, 0xFFFFFFFC, 0x10000, 0x40000000]
+
+
+@st.composite
+def mutations(draw: Any, seed: bytes) -> bytes:
+    """A corrupted copy of ``seed``."""
+    data = bytearray(seed)
+    for _ in range(draw(st.integers(1, 4))):
+        if not data:
+            break
+        kind = draw(st.sampled_from(["flip", "byte", "u32", "u32", "truncate", "splice",
+                                     "duplicate", "u16"]))
+        at = draw(st.integers(0, len(data) - 1))
+        if kind == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "byte":
+            data[at] = draw(st.integers(0, 255))
+        elif kind in ("u32", "u16"):
+            size = 4 if kind == "u32" else 2
+            at -= at % size
+            if at + size <= len(data):
+                value = draw(st.sampled_from(INTERESTING) | st.integers(0, len(data) + 64))
+                data[at:at + size] = struct.pack("<I" if size == 4 else "<H",
+                                                 value & (0xFFFFFFFF if size == 4 else 0xFFFF))
+        elif kind == "truncate":
+            del data[at:]
+        elif kind == "splice":
+            other = draw(st.integers(0, len(data) - 1))
+            length = draw(st.integers(1, 64))
+            data[at:at + length] = data[other:other + length]
+        else:
+            length = draw(st.integers(1, 64))
+            data[at:at] = data[at:at + length]
+    return bytes(data)
+
+
+def _touch(value: Any) -> None:
+    if isinstance(value, np.ndarray):
+        value.tobytes()
+    elif isinstance(value, memoryview):
+        bytes(value)
+
+
+def traverse(model: tflparse.Model) -> Iterator[Any]:
+    """Read every field the model view offers, yielding the values."""
+    yield model.version, model.description, model.size, model.metadata_buffer
+    for entry in model.metadata:
+        yield entry.name, entry.buffer
+        if 0 <= entry.buffer < len(model.buffers):
+            yield model.metadata_bytes(entry.name)
+    for buffer in model.buffers:
+        yield buffer.offset, buffer.size, buffer.is_external, buffer.data
+    for code in model.operator_codes:
+        yield code.name, code.version, code.builtin_code, code.custom_code
+    for signature in model.signature_defs:
+        yield signature.key, signature.subgraph_index
+        for item in (signature.inputs or ()) + (signature.outputs or ()):
+            yield item.name, item.tensor_index
+    for subgraph in model.subgraphs:
+        yield subgraph.name, subgraph.inputs, subgraph.outputs
+        for op in subgraph.operators:
+            yield (op.opcode_index, op.inputs, op.outputs, op.intermediates,
+                   op.builtin_options_type, op.custom_options)
+        for tensor in subgraph.tensors:
+            yield (tensor.name, tensor.shape, tensor.shape_signature, tensor.type,
+                   tensor.buffer, tensor.is_variable, tensor.is_constant, tensor.data)
+            q = tensor.quantization
+            if q is not None:
+                yield q.scale, q.zero_point, q.min, q.max, q.quantized_dimension, q.details
+            sparsity = tensor.sparsity
+            if sparsity is not None:
+                yield sparsity.traversal_order, sparsity.block_map, sparsity.dim_metadata
+            if tensor.is_constant:
+                # a ValueError is documented here (e.g. BFLOAT16 without ml_dtypes)
+                with contextlib.suppress(ValueError):
+                    yield tensor.to_array()
+
+
+INTERPRETER_CALLS = ("num_subgraphs", "get_input_details", "get_output_details",
+                     "get_signature_list", "_get_ops_details")
+
+
+def _where(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    last = frames[-1] if frames else None
+    return f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}" if last else ""
+
+
+def exercise(data: bytes) -> list[str]:
+    """Everything tflparse can do with ``data``; the list of unexpected exceptions.
+
+    Expected: ``InvalidModelError`` from ``load`` and the model view; ``ValueError`` (which
+    includes InvalidModelError and LiteRT's own ValueErrors) from the Interpreter facade.
+    """
+    problems: list[str] = []
+    try:
+        model = tflparse.load(data)
+        for value in traverse(model):
+            for item in value if isinstance(value, tuple) else (value,):
+                _touch(item)
+    except InvalidModelError:
+        pass
+    except Exception as error:  # any other exception is a defect
+        problems.append(f"model view: {type(error).__name__}: {error}{_where(error)}")
+    try:
+        interpreter = tflparse.Interpreter(model_content=data)
+    except ValueError:
+        return problems
+    except Exception as error:
+        problems.append(f"Interpreter(): {type(error).__name__}: {error}{_where(error)}")
+        return problems
+    calls: list[tuple[str, tuple[Any, ...]]] = [(name, ()) for name in INTERPRETER_CALLS]
+    for i in range(interpreter.num_subgraphs()):
+        calls.append(("get_tensor_details", (i,)))
+        for j in range(len(interpreter.model.subgraphs[i].tensors)):
+            calls.append(("get_tensor", (j, i)))
+    for key in interpreter.get_signature_list():
+        calls.append(("signature", (key,)))
+    for name, args in calls:
+        try:
+            if name == "signature":
+                runner = interpreter.get_signature_runner(args[0])
+                runner.get_input_details()
+                runner.get_output_details()
+            else:
+                getattr(interpreter, name)(*args)
+        except ValueError:
+            pass
+        except Exception as error:
+            problems.append(f"{name}{args}: {type(error).__name__}: {error}{_where(error)}")
+    return problems

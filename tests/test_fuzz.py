@@ -1,0 +1,32 @@
+"""Fuzzing: corrupted models give a model or InvalidModelError, quickly and within memory.
+
+Seeds are the fixtures and the shared models. Every input that ever broke this becomes a file
+in tests/regressions/ and is replayed here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, fixture_paths, shared_model_paths
+from fuzzing import exercise, mutations
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
+SMALL_SEEDS = [p for p in fixture_paths() + shared_model_paths() if p.stat().st_size <= 64_000]
+REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.bin"))
+
+
+@pytest.mark.skipif(not SMALL_SEEDS, reason="no seed models")
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.sampled_from(SMALL_SEEDS).map(Path.read_bytes).flatmap(mutations))
+def test_mutated_models(data: bytes) -> None:
+    assert exercise(data) == []
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in REGRESSIONS])
+def test_regression(path: Path) -> None:
+    assert exercise(path.read_bytes()) == []
