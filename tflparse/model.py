@@ -32,6 +32,7 @@ from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from .data import check_allocation, decode_strings, densify, unpack_int
+from .quant import dequantize, dequantize_blockwise
 
 __all__ = [
     "load", "Model", "Subgraph", "Tensor", "Quantization", "CustomQuantization",
@@ -587,6 +588,32 @@ class Tensor:
         if not dense:
             return stored
         return _densify(self, stored, sparsity)
+
+    def dequantize(self) -> np.ndarray:
+        """float32 values of a quantized constant, ``(q - zero_point) * scale``.
+
+        Uses the tensor's own parameters: per tensor, per axis (``quantized_dimension``) or
+        blockwise (reading its scale and zero-point tensors), with the arithmetic of LiteRT's
+        DEQUANTIZE kernel. Raises ``ValueError`` for a tensor that is not a quantized constant.
+        """
+        q = self.quantization
+        values = self.to_array()
+        details = q.details if q is not None else None
+        if q is not None and isinstance(details, BlockwiseQuantization):
+            tensors = self._model.subgraphs[self.subgraph_index].tensors
+            scales = tensors[details.scales].to_array().astype(np.float32)
+            zero_points = (None if details.zero_points == -1
+                           else tensors[details.zero_points].to_array())
+            return dequantize_blockwise(values, scales, zero_points,
+                                        block_size=details.block_size,
+                                        axis=q.quantized_dimension)
+        scale = q.scale if q is not None else None
+        zero_point = q.zero_point if q is not None else None
+        if scale is None or len(scale) == 0 or zero_point is None:
+            raise ValueError(f"tensor {self.index} ({self.name!r}) has no affine quantization")
+        if len(scale) == 1:
+            return dequantize(values, scale[0], zero_point[0])
+        return dequantize(values, scale, zero_point, axis=q.quantized_dimension)  # type: ignore[union-attr]
 
     @property
     def num_elements(self) -> int:

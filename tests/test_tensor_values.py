@@ -1,0 +1,161 @@
+"""Constant tensor values from the model view: dequantize() and densify.
+
+``Tensor.dequantize()`` is checked against an independent float64 computation of
+``(q - zero_point) * scale`` with its own parameters, on every quantized constant of the
+real models. Densifying is checked against LiteRT's DENSIFY kernel: on the real sparse
+MediaPipe model, and on one-operator DENSIFY models around generated CSR tensors.
+(``Interpreter.get_tensor`` itself is compared with LiteRT's in test_differential.py.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+from conftest import fixture_paths, shared_model_paths
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tflparse
+from tflparse import BuiltinOperator
+
+s = pytest.importorskip("ai_edge_litert.schema_py_generated")
+MODELS = [p for p in fixture_paths() + shared_model_paths() if not p.name.startswith("FAIL_")]
+
+
+def reference_dequantize(tensor: tflparse.model.Tensor) -> np.ndarray:
+    """(q - zp) * scale in float64, rounded once to float32, from the raw parameters."""
+    q = tensor.quantization
+    assert q is not None and q.scale is not None and q.zero_point is not None
+    values = tensor.to_array().astype(np.float64)
+    scale = q.scale.astype(np.float64)
+    zero_point = q.zero_point.astype(np.float64)
+    if len(scale) > 1:
+        shape = [1] * values.ndim
+        shape[q.quantized_dimension] = len(scale)
+        scale, zero_point = scale.reshape(shape), zero_point.reshape(shape)
+    return ((values - zero_point) * scale).astype(np.float32)
+
+
+def test_dequantize_matches_math() -> None:
+    checked = 0
+    for path in MODELS:
+        model = tflparse.load(path)
+        for subgraph in model.subgraphs:
+            for tensor in subgraph.tensors:
+                q = tensor.quantization
+                if (not tensor.is_constant or q is None or q.scale is None or len(q.scale) == 0
+                        or q.details_type != 0 or tensor.sparsity is not None
+                        or tensor.to_array().dtype.kind not in "iu"):
+                    continue
+                if not (np.isfinite(q.scale).all() and (q.scale > 0).all()):
+                    continue
+                ours = tensor.dequantize()
+                assert ours.dtype == np.float32
+                np.testing.assert_array_equal(ours, reference_dequantize(tensor),
+                                              err_msg=f"{path.name} tensor {tensor.index}")
+                checked += 1
+    assert checked >= (100 if shared_model_paths() else 2)
+
+
+def test_blockwise_dequantize_uses_its_scale_tensor() -> None:
+    model = tflparse.load(Path(__file__).parents[1] / "fixtures" / "features.tflite")
+    tensors = model.subgraphs[0].tensors
+    weights = next(t for t in tensors if t.name == "w_blockwise")
+    scales = next(t for t in tensors if t.name == "w_blockwise/scales").to_array()
+    expected = (weights.to_array().astype(np.float64)
+                * np.repeat(scales.astype(np.float64), 4, axis=1)).astype(np.float32)
+    np.testing.assert_array_equal(weights.dequantize(), expected)
+
+
+def run_litert(data: bytes, outputs: list[int]) -> list[np.ndarray]:
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=data, experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    for detail in interpreter.get_input_details():
+        interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+    interpreter.invoke()
+    return [interpreter.get_tensor(i) for i in outputs]
+
+
+def test_densify_matches_litert_on_real_sparse_model() -> None:
+    paths = [p for p in shared_model_paths() if "sparse" in p.name and p.suffix == ".tflite"]
+    if not paths:
+        pytest.skip("no sparse shared model")
+    for path in paths:
+        model = tflparse.load(path)
+        pairs = []
+        for op in model.subgraphs[0].operators:
+            if model.operator_codes[op.opcode_index].builtin_code == BuiltinOperator.DENSIFY:
+                pairs.append((int(op.inputs[0]), int(op.outputs[0])))
+        assert pairs, path.name
+        theirs = run_litert(path.read_bytes(), [out for _, out in pairs])
+        for (source, _), dense in zip(pairs, theirs):
+            ours = model.subgraphs[0].tensors[source].to_array()
+            assert ours.dtype == dense.dtype and ours.shape == dense.shape
+            assert ours.tobytes() == dense.tobytes(), f"{path.name} tensor {source}"
+
+
+def densify_model(rows: int, cols: int, segments: list[int], indices: list[int],
+                  values: np.ndarray, vector_type: int) -> bytes:
+    make = {1: s.Int32VectorT, 2: s.Uint16VectorT, 3: s.Uint8VectorT}[vector_type]
+    sparsity = s.SparsityParametersT()
+    sparsity.traversalOrder = [0, 1]
+    dense = s.DimensionMetadataT()
+    dense.format, dense.denseSize = s.DimensionType.DENSE, rows
+    csr = s.DimensionMetadataT()
+    csr.format = s.DimensionType.SPARSE_CSR
+    seg, ind = make(), make()
+    seg.values, ind.values = segments, indices
+    csr.arraySegmentsType, csr.arraySegments = vector_type, seg
+    csr.arrayIndicesType, csr.arrayIndices = vector_type, ind
+    sparsity.dimMetadata = [dense, csr]
+    weights = s.TensorT()
+    weights.shape, weights.type, weights.buffer, weights.name = [rows, cols], 0, 1, "w"
+    weights.sparsity = sparsity
+    out = s.TensorT()
+    out.shape, out.type, out.name = [rows, cols], 0, "dense"
+    op = s.OperatorT()
+    op.opcodeIndex, op.inputs, op.outputs = 0, [0], [1]
+    code = s.OperatorCodeT()
+    code.builtinCode = code.deprecatedBuiltinCode = BuiltinOperator.DENSIFY
+    subgraph = s.SubGraphT()
+    subgraph.tensors, subgraph.inputs, subgraph.outputs = [weights, out], [], [1]
+    subgraph.operators = [op]
+    buffer = s.BufferT()
+    buffer.data = np.frombuffer(values.astype(np.float32).tobytes(), np.uint8)
+    model = s.ModelT()
+    model.version, model.subgraphs, model.operatorCodes = 3, [subgraph], [code]
+    model.buffers = [s.BufferT(), buffer, s.BufferT()]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@st.composite
+def csr_tensors(draw: st.DrawFn) -> tuple[int, int, list[int], list[int], np.ndarray, int]:
+    rows, cols = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    segments, indices = [0], []
+    for r in range(rows):
+        row = sorted(draw(st.sets(st.integers(0, cols - 1), min_size=int(r == 0),
+                                  max_size=cols)))
+        indices += row
+        segments.append(len(indices))
+    values = np.array(draw(st.lists(st.floats(-100, 100, width=32), min_size=len(indices),
+                                    max_size=len(indices))), np.float32)
+    return rows, cols, segments, indices, values, draw(st.sampled_from([1, 2, 3]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(csr_tensors())
+def test_densify_matches_litert_densify_kernel(
+        case: tuple[int, int, list[int], list[int], np.ndarray, int]) -> None:
+    data = densify_model(*case)
+    (theirs,) = run_litert(data, [1])
+    ours = tflparse.load(data).subgraphs[0].tensors[0].to_array()
+    assert ours.tobytes() == theirs.tobytes() and ours.shape == theirs.shape
