@@ -57,7 +57,9 @@ def main(argv: list[str]) -> int:
 
     @settings(max_examples=10**9, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(st.sampled_from(seeds).map(Path.read_bytes).flatmap(mutations))
+    seed_bytes = [p.read_bytes() for p in seeds]  # read once: files may change meanwhile
+
+    @given(st.sampled_from(seed_bytes).flatmap(mutations))
     def one(data: bytes) -> None:
         nonlocal tried
         if time.monotonic() > deadline:

@@ -16,13 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
-SMALL_SEEDS = [p for p in fixture_paths() + shared_model_paths() if p.stat().st_size <= 64_000]
+SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
+               if p.stat().st_size <= 64_000]
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.bin"))
 
 
 @pytest.mark.skipif(not SMALL_SEEDS, reason="no seed models")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.sampled_from(SMALL_SEEDS).map(Path.read_bytes).flatmap(mutations))
+@given(data=st.sampled_from(SMALL_SEEDS).flatmap(mutations))
 def test_mutated_models(data: bytes) -> None:
     assert exercise(data) == []
 
