@@ -55,10 +55,10 @@ def main(argv: list[str]) -> int:
     failures: dict[str, str] = {}
     signal.signal(signal.SIGALRM, _alarm)
 
-    @settings(max_examples=10**9, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
     seed_bytes = [p.read_bytes() for p in seeds]  # read once: files may change meanwhile
 
+    @settings(max_examples=10**9, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(seed_bytes).flatmap(mutations))
     def one(data: bytes) -> None:
         nonlocal tried
