@@ -294,4 +294,5 @@ def constant_value(tensor: Tensor) -> Any:
         result: np.ndarray = value.copy()
     else:
         result = np.array(value, dtype=dtype)
-    return result[()] if result.ndim == 0 else result
+    # rank 0: a numpy scalar, except for strings, which stay a 0-d object array
+    return result[()] if result.ndim == 0 and result.dtype != object else result

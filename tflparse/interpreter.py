@@ -145,7 +145,8 @@ class Interpreter:
 
         That is: INT4/UINT4/INT2 unpacked, STRING/RESOURCE/VARIANT as object arrays of bytes
         (missing entries None), a sparse constant as its stored values (1-D, not densified),
-        a rank-0 tensor as a numpy scalar. Tensors without constant data raise ``ValueError``:
+        a rank-0 numeric tensor as a numpy scalar (a rank-0 string one as a 0-d object array).
+        Tensors without constant data raise ``ValueError``:
         tflparse does not run models, so only constants have values.
         """
         subgraphs = self._state.subgraphs
