@@ -206,71 +206,82 @@ def tensor_details(source: DetailSource, index: int) -> TensorDetails:
 
 def details_of(source: DetailSource, indices: list[int]
                ) -> list[TensorDetails | ValueError]:
-    """The detail dictionaries of many tensors, or for each one the error LiteRT raises."""
+    """The detail dictionaries of many tensors, or for each one the error LiteRT raises.
+
+    This is the one place the dictionary is built; locals are bound once because it runs
+    for every tensor of a model.
+    """
     indices = [int(i) for i in indices]
-    readable = [i for i in indices
-                if 0 <= i < source.file_count and not source.broken[i]]
-    batch = _Batch(source, readable)
-    return [_one(source, batch, i) for i in indices]
-
-
-def _one(source: DetailSource, batch: _Batch, index: int) -> TensorDetails | ValueError:
-    if not 0 <= index < source.count:
-        return invalid_index(index, source.count)
-    if index >= source.file_count:
-        return ValueError("Tensor with no shape found.")
-    if source.broken[index]:
-        error = source.columns.error(index)
-        assert error is not None
-        return error
-    raw = source.names[index] or b""
-    try:
-        name = (raw.split(b"\x00", 1)[0] if b"\x00" in raw else raw).decode("utf-8")
-        dtype = source.dtype(source.types[index])
-    except ValueError as error:
-        return error
-    k = batch.position[index]
-    shape = batch.shapes[batch.shape_lo[k]:batch.shape_hi[k]]
-    shape_signature = batch.signatures[batch.sig_lo[k]:batch.sig_hi[k]]
-    kind = source.kind[index]
-    legacy: tuple[float, int] = (0.0, 0)
-    if kind == 1:
-        lo, hi = batch.q_lo[k], batch.q_hi[k]
-        scales = batch.scales[lo:hi]
-        zero_points = batch.zero_points[batch.zp_lo[k]:batch.zp_hi[k]]
-        if hi - lo == 1:
-            legacy = (float(scales[0]), int(zero_points[0]))
-        elif source.compress and (zero_points == zero_points[0]).all():
-            zero_points = zero_points[:1].copy()
-        params: QuantizationParameters = {
-            "scales": scales, "zero_points": zero_points,
-            "quantized_dimension": source.qdim[index], "block_size": 0}
-    elif kind == 2:
-        tensor = source.model.subgraphs[source.subgraph].tensors[index]
+    count, file_count, broken = source.count, source.file_count, source.broken
+    batch = _Batch(source, [i for i in indices if 0 <= i < file_count and not broken[i]])
+    names, types, kinds, qdims = source.names, source.types, source.kind, source.qdim
+    sparse, dtype_of, compress = source.constant_sparse, source.dtype, source.compress
+    position = batch.position
+    shapes, shape_lo, shape_hi = batch.shapes, batch.shape_lo, batch.shape_hi
+    signatures, sig_lo, sig_hi = batch.signatures, batch.sig_lo, batch.sig_hi
+    scales_all, q_lo, q_hi = batch.scales, batch.q_lo, batch.q_hi
+    zero_points_all, zp_lo, zp_hi = batch.zero_points, batch.zp_lo, batch.zp_hi
+    found: list[TensorDetails | ValueError] = []
+    for index in indices:
+        if not 0 <= index < count:
+            found.append(invalid_index(index, count))
+            continue
+        if index >= file_count:
+            found.append(ValueError("Tensor with no shape found."))
+            continue
+        if broken[index]:
+            error = source.columns.error(index)
+            assert error is not None
+            found.append(error)
+            continue
+        raw = names[index] or b""
         try:
-            params = _blockwise(source.model, tensor, source.count)
+            name = (raw.split(b"\x00", 1)[0] if b"\x00" in raw else raw).decode("utf-8")
+            dtype = dtype_of(types[index])
         except ValueError as error:
-            return error
-    else:
-        params = {"scales": np.zeros(0, np.float32), "zero_points": np.zeros(0, np.int32),
-                  "quantized_dimension": 0, "block_size": 0}
-    if source.constant_sparse[index]:
-        sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
-        assert sparsity is not None
-        sparsity_parameters = _sparsity(sparsity)
-    else:
-        sparsity_parameters = {}
-    return {
-        "name": name,
-        "index": index,
-        "shape": shape,
-        "shape_signature": shape_signature,
-        "dtype": dtype,
-        "quantization": legacy,
-        "quantization_parameters": params,
-        "sparsity_parameters": sparsity_parameters,
-    }
-
+            found.append(error)
+            continue
+        k = position[index]
+        kind = kinds[index]
+        legacy: tuple[float, int] = (0.0, 0)
+        if kind == 1:
+            lo, hi = q_lo[k], q_hi[k]
+            scales = scales_all[lo:hi]
+            zero_points = zero_points_all[zp_lo[k]:zp_hi[k]]
+            if hi - lo == 1:
+                legacy = (float(scales[0]), int(zero_points[0]))
+            elif compress and (zero_points == zero_points[0]).all():
+                zero_points = zero_points[:1].copy()
+            params: QuantizationParameters = {
+                "scales": scales, "zero_points": zero_points,
+                "quantized_dimension": qdims[index], "block_size": 0}
+        elif kind == 2:
+            tensor = source.model.subgraphs[source.subgraph].tensors[index]
+            try:
+                params = _blockwise(source.model, tensor, count)
+            except ValueError as error:
+                found.append(error)
+                continue
+        else:
+            params = {"scales": scales_all[0:0], "zero_points": zero_points_all[0:0],
+                      "quantized_dimension": 0, "block_size": 0}
+        if sparse[index]:
+            sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
+            assert sparsity is not None
+            sparsity_parameters = _sparsity(sparsity)
+        else:
+            sparsity_parameters = {}
+        found.append({
+            "name": name,
+            "index": index,
+            "shape": shapes[shape_lo[k]:shape_hi[k]],
+            "shape_signature": signatures[sig_lo[k]:sig_hi[k]],
+            "dtype": dtype,
+            "quantization": legacy,
+            "quantization_parameters": params,
+            "sparsity_parameters": sparsity_parameters,
+        })
+    return found
 
 _NOT_RUN = ("tflparse does not run models: only constant tensors have values, and this one "
             "has none")
