@@ -2,6 +2,7 @@
 
 - :func:`load` gives a typed, read-only, lazy view of a ``.tflite`` file.
 - :class:`Interpreter` reports tensor details exactly as LiteRT's ``Interpreter`` does.
+- :func:`quantize` / :func:`dequantize` (and blockwise forms) compute as LiteRT's kernels do.
 - :class:`InvalidModelError` (a ``ValueError``) is raised for anything malformed.
 """
 
@@ -11,6 +12,7 @@ from ._errors import InvalidModelError
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
 from .interpreter import Interpreter, SignatureRunner
 from .model import Model, load
+from .quant import dequantize, dequantize_blockwise, quantize, quantize_blockwise
 
 __version__ = "0.1.0"
 
@@ -22,6 +24,10 @@ __all__ = [
     "QuantizationDetails",
     "SignatureRunner",
     "TensorType",
+    "dequantize",
+    "dequantize_blockwise",
     "load",
+    "quantize",
+    "quantize_blockwise",
     "__version__",
 ]
