@@ -7,6 +7,7 @@ in tests/regressions/ and is replayed here.
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,23 @@ def test_mutated_models(data: bytes) -> None:
     assert exercise(data) == []
 
 
+class Hang(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise Hang()
+
+
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in REGRESSIONS])
 def test_regression(path: Path) -> None:
-    assert exercise(path.read_bytes()) == []
+    """Each input that ever broke tflparse: no unexpected exception, and no hang."""
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(30)
+    try:
+        assert exercise(path.read_bytes()) == []
+    except Hang:
+        pytest.fail(f"{path.name} took more than 30 s")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

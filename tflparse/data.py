@@ -14,7 +14,7 @@ four per byte (least significant pair first), as the runtime unpacks them.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -128,9 +128,14 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
         if budget[0] < 0:
             raise InvalidModelError("sparsity: the traversal does not match the stored values")
         dim = dims[level]
+        children: Iterable[tuple[int, int]]
         if dim["format"] == 0:
             size = int(dim["dense_size"])
-            children = [(parent * size + i, i) for i in range(size)]
+            if size > budget[0]:  # more children than a matching traversal can have
+                raise InvalidModelError(f"sparsity: dimension {level} claims {size} dense "
+                                        f"entries, more than the {len(flat_values)} stored "
+                                        "values can fill")
+            children = ((parent * size + i, i) for i in range(max(size, 0)))
         else:
             segments, indices = dim["array_segments"], dim["array_indices"]
             if parent + 1 >= len(segments):
