@@ -1,0 +1,400 @@
+"""Speed and memory of tflparse against LiteRT and the ``tflite`` package, in one run.
+
+    python benchmarks/run.py [--quick] [--repeats N] [--shared-models DIR] [--out FILE.md]
+
+For every model it measures, each in fresh child processes (tools in alternating order,
+median of ``--repeats`` runs):
+
+- tflparse: ``Interpreter(model_path=...)``, ``get_tensor_details(i)`` for every subgraph,
+  ``get_input_details()``, ``get_output_details()``;
+- LiteRT (ai-edge-litert): the same calls on its ``Interpreter``;
+- tflite (the generated-accessor package): read name, shape, type, scales, zero points and
+  quantized dimension of every tensor;
+- the floor: build the same detail dictionaries from arrays parsed beforehand (untimed), i.e.
+  what is left when reading costs nothing;
+
+and the peak RSS growth of each timed part (VmHWM after minus VmRSS before). Models are
+freshly copied before every run, so their pages sit in the page cache but are mapped by no
+one, as after a download. Synthetic models (cached in ``benchmarks/.cache``): 1k, 20k and
+100k tensors with 64-channel per-axis quantization; about 1 GB of constant data inline; the
+same data stored at offset/size after the flatbuffer. Shared models are timed once each in
+one process per tool. It also reports ``import tflparse`` beyond ``import numpy`` and checks
+the targets of the speed issue. It reports; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CACHE = HERE / ".cache"
+TOOLS = ("tflparse", "litert", "tflite", "floor")
+
+# -- synthetic models ------------------------------------------------------------------------
+
+
+def build_per_axis(path: Path, tensors: int, channels: int = 64) -> None:
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as s
+
+    rng = np.random.default_rng(0)
+    items = []
+    for i in range(tensors):
+        t = s.TensorT()
+        t.name, t.shape, t.type = f"layer{i}/weights", [channels, 3, 3, 8], s.TensorType.INT8
+        q = s.QuantizationParametersT()
+        q.scale = rng.uniform(1e-3, 0.1, channels).astype(np.float32)
+        q.zeroPoint = np.zeros(channels, np.int64)
+        t.quantization = q
+        items.append(t)
+    _write(path, items, [s.BufferT()], [0], [tensors - 1])
+
+
+def build_weights(path: Path, total_mb: int, external: bool) -> None:
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as s
+
+    count, each = max(total_mb // 4, 1), min(total_mb, 4) * 1024 * 1024
+    items, buffers, blobs = [], [s.BufferT()], []
+    for i in range(count):
+        t = s.TensorT()
+        t.name, t.shape, t.type, t.buffer = f"w{i}", [each], s.TensorType.INT8, i + 1
+        q = s.QuantizationParametersT()
+        q.scale, q.zeroPoint = [0.01], [0]
+        t.quantization = q
+        items.append(t)
+        b = s.BufferT()
+        data = np.full(each, i % 97, np.uint8)
+        if external:
+            b.offset, b.size = 1 << 40, each  # placed after packing
+            blobs.append((b, data))
+        else:
+            b.data = data
+        buffers.append(b)
+    _write(path, items, buffers, [], [0], blobs)
+
+
+def _write(path: Path, tensors: list[Any], buffers: list[Any], inputs: list[int],
+           outputs: list[int], blobs: list[Any] | None = None) -> None:
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as s
+
+    subgraph = s.SubGraphT()
+    subgraph.tensors, subgraph.inputs, subgraph.outputs = tensors, inputs, outputs
+    model = s.ModelT()
+    model.version, model.subgraphs, model.buffers = 3, [subgraph], buffers
+
+    def pack() -> bytes:
+        builder = flatbuffers.Builder(1 << 20)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    flat = pack()
+    if blobs:
+        position = (len(flat) + 15) // 16 * 16
+        for buffer, data in blobs:
+            buffer.offset = position
+            position = (position + len(data) + 15) // 16 * 16
+        flat = pack()
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        out.write(flat)
+        for buffer, data in blobs or []:
+            out.write(bytes(buffer.offset - out.tell()))
+            out.write(data.tobytes())
+    tmp.replace(path)
+
+
+def synthetic(quick: bool) -> list[Path]:
+    CACHE.mkdir(exist_ok=True)
+    sizes = (10, 50) if quick else (1000, 20000, 100000)
+    megabytes = 8 if quick else 1024
+    wanted = [(CACHE / f"per_axis_{n}.tflite", lambda p, n=n: build_per_axis(p, n))
+              for n in sizes]
+    wanted += [(CACHE / f"weights_{megabytes}mb_inline.tflite",
+                lambda p: build_weights(p, megabytes, False)),
+               (CACHE / f"weights_{megabytes}mb_offset.tflite",
+                lambda p: build_weights(p, megabytes, True))]
+    for path, build in wanted:
+        if not path.exists():
+            print(f"building {path.name} ...", file=sys.stderr)
+            build(path)
+    return [path for path, _ in wanted]
+
+
+# -- the measured child ----------------------------------------------------------------------
+
+
+def _rss_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child(tool: str, paths: list[str]) -> None:
+    """Measure one tool on models, one JSON line each: seconds and RSS growth."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    if tool == "tflparse":
+        import tflparse
+
+        def run(path: str) -> int:
+            it = tflparse.Interpreter(model_path=path)
+            n = sum(len(it.get_tensor_details(i)) for i in range(it.num_subgraphs()))
+            it.get_input_details()
+            it.get_output_details()
+            return n
+    elif tool == "litert":
+        from ai_edge_litert.interpreter import Interpreter
+
+        def run(path: str) -> int:
+            it = Interpreter(model_path=path)
+            n = sum(len(it.get_tensor_details(i)) for i in range(it.num_subgraphs()))
+            it.get_input_details()
+            it.get_output_details()
+            return n
+    elif tool == "tflite":
+        import tflite
+
+        def run(path: str) -> int:
+            with open(path, "rb") as handle:
+                buf = handle.read()
+            model = tflite.Model.GetRootAsModel(buf, 0)
+            n = 0
+            for i in range(model.SubgraphsLength()):
+                subgraph = model.Subgraphs(i)
+                for j in range(subgraph.TensorsLength()):
+                    t = subgraph.Tensors(j)
+                    t.Name(), t.ShapeAsNumpy(), t.Type()
+                    q = t.Quantization()
+                    if q is not None:
+                        q.ScaleAsNumpy(), q.ZeroPointAsNumpy(), q.QuantizedDimension()
+                    n += 1
+            return n
+    else:  # the floor: dictionaries from arrays parsed beforehand
+        import tflparse
+
+        prepared: dict[str, Any] = {}
+
+        def prepare(path: str) -> None:
+            model = tflparse.load(path)
+            rows = []
+            for subgraph in model.subgraphs:
+                for t in subgraph.tensors:
+                    q = t.quantization
+                    scale = q.scale if q is not None and q.scale is not None else None
+                    zp = q.zero_point if q is not None and q.zero_point is not None else None
+                    rows.append((t.name, t.index, np.array(t.shape),
+                                 np.array(t.shape_signature if t.shape_signature is not None
+                                          else t.shape), np.int8,
+                                 None if scale is None else np.array(scale),
+                                 None if zp is None else np.array(zp, np.int32),
+                                 0 if q is None else q.quantized_dimension))
+            prepared[path] = rows
+
+        def run(path: str) -> int:
+            out = []
+            for name, index, shape, signature, dtype, scale, zp, axis in prepared[path]:
+                scales = scale.copy() if scale is not None else np.zeros(0, np.float32)
+                zps = zp.copy() if zp is not None else np.zeros(0, np.int32)
+                out.append({
+                    "name": name, "index": index, "shape": shape.copy(),
+                    "shape_signature": signature.copy(), "dtype": dtype,
+                    "quantization": (float(scales[0]), int(zps[0])) if len(scales) == 1
+                    else (0.0, 0),
+                    "quantization_parameters": {"scales": scales, "zero_points": zps,
+                                                "quantized_dimension": axis,
+                                                "block_size": 0},
+                    "sparsity_parameters": {},
+                })
+            return len(out)
+
+    for path in paths:
+        if tool == "floor":
+            prepare(path)
+        before = _rss_mb("VmRSS")
+        start = time.perf_counter()
+        count = run(path)
+        seconds = time.perf_counter() - start
+        growth = _rss_mb("VmHWM") - before
+        print(json.dumps({"path": path, "seconds": seconds, "rss_mb": growth,
+                          "tensors": count}), flush=True)
+
+
+def measure(tool: str, paths: list[Path], fresh_copy: bool) -> list[dict[str, Any]]:
+    targets = []
+    for path in paths:
+        if fresh_copy:
+            copy = CACHE / f"fresh_{path.name}"
+            shutil.copyfile(path, copy)
+            targets.append(str(copy))
+        else:
+            targets.append(str(path))
+    result = subprocess.run([sys.executable, __file__, "--child", tool, *targets],
+                            capture_output=True, text=True, timeout=3600)
+    if result.returncode != 0:
+        return [{"path": str(p), "error": result.stderr.strip().splitlines()[-1:]}
+                for p in paths]
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def import_time(repeats: int = 9) -> float:
+    """Median ms of ``import tflparse`` after ``import numpy``, with bytecode compiled first
+    (as an installed package has it; a source checkout may run with none)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "tflparse"), quiet=1)
+    code = ("import time; t = time.perf_counter(); import numpy; t1 = time.perf_counter(); "
+            "import tflparse; t2 = time.perf_counter(); print(t2 - t1)")
+    found = []
+    for _ in range(repeats):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=str(ROOT))
+        found.append(float(out.stdout.strip()))
+    return statistics.median(found) * 1000
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = []
+    for package in ("numpy", "ai_edge_litert", "tflite"):
+        try:
+            from importlib.metadata import version
+
+            versions.append(f"{package} {version(package.replace('_', '-'))}")
+        except Exception:
+            pass
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            + ", ".join(versions))
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--child"]:
+        child(argv[1], argv[2:])
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--shared-models", type=Path, default=ROOT.parent / "shared" / "models")
+    parser.add_argument("--no-shared", action="store_true")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+
+    models = synthetic(args.quick)
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for repeat in range(args.repeats):
+        order = TOOLS if repeat % 2 == 0 else TOOLS[::-1]
+        for model in models:
+            for tool in order:
+                runs.setdefault((tool, str(model)), []).extend(
+                    measure(tool, [model], fresh_copy=True))
+    shared: dict[str, list[dict[str, Any]]] = {}
+    if not args.no_shared and args.shared_models.is_dir():
+        paths = sorted(p for p in args.shared_models.iterdir()
+                       if p.suffix in (".tflite", ".bin") and not p.name.startswith("FAIL_"))
+        for tool in TOOLS:
+            shared[tool] = measure(tool, paths, fresh_copy=False)
+
+    lines = [f"Machine: {machine()}.", "",
+             "| model | tensors | MB | tflparse ms | LiteRT ms | tflite ms | floor ms | "
+             "/LiteRT | /tflite | /floor | RSS MB tflparse | RSS MB LiteRT | RSS MB tflite |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    medians: dict[str, dict[str, float]] = {}
+    for model in models:
+        row: dict[str, float] = {}
+        for tool in TOOLS:
+            found = [r for r in runs[(tool, str(model))] if "seconds" in r]
+            row[tool] = statistics.median(r["seconds"] for r in found) * 1000 if found else \
+                float("nan")
+            row[tool + "_rss"] = statistics.median(r["rss_mb"] for r in found) if found else \
+                float("nan")
+            if found:
+                row["tensors"] = found[0]["tensors"]
+        medians[model.name] = row
+        lines.append(_row(model.name, row, model.stat().st_size))
+    if shared:
+        totals = {tool: sum(r.get("seconds", 0.0) for r in shared[tool]) * 1000
+                  for tool in TOOLS}
+        count = sum(r.get("tensors", 0) for r in shared["tflparse"])
+        size = sum(p.stat().st_size for p in args.shared_models.iterdir()
+                   if p.suffix in (".tflite", ".bin") and not p.name.startswith("FAIL_"))
+        row = {**totals, "tensors": count}
+        for tool in TOOLS:
+            row[tool + "_rss"] = max((r.get("rss_mb", 0.0) for r in shared[tool]), default=0)
+        lines.append(_row(f"all {len(shared['tflparse'])} shared models (sum; RSS: max)",
+                          row, size))
+    imported = import_time()
+    lines += ["", f"`import tflparse` beyond `import numpy`: {imported:.1f} ms (median)."]
+    lines += ["", *targets(medians, imported, args.quick)]
+    report = "\n".join(lines)
+    print(report)
+    if args.out:
+        args.out.write_text(report + "\n")
+    return 0
+
+
+def _row(name: str, row: dict[str, float], size: int) -> str:
+    def ratio(a: str, b: str) -> str:
+        return f"{row[a] / row[b]:.2f}" if row.get(b) else "-"
+
+    return (f"| {name} | {int(row.get('tensors', 0)):,} | {size / 1e6:,.1f} | "
+            f"{row['tflparse']:.1f} | {row['litert']:.1f} | {row['tflite']:.1f} | "
+            f"{row['floor']:.1f} | {ratio('tflparse', 'litert')} | "
+            f"{ratio('tflparse', 'tflite')} | {ratio('tflparse', 'floor')} | "
+            f"{row['tflparse_rss']:.1f} | {row['litert_rss']:.1f} | {row['tflite_rss']:.1f} |")
+
+
+def targets(medians: dict[str, dict[str, float]], imported: float, quick: bool) -> list[str]:
+    if quick:
+        return ["(quick run: targets not checked)"]
+    out = ["Targets:"]
+    big, huge = medians.get("per_axis_20000.tflite"), medians.get("per_axis_100000.tflite")
+
+    def check(text: str, ok: bool) -> None:
+        out.append(f"- {text}: {'met' if ok else 'NOT met'}")
+
+    if big:
+        check(f"20k tensors: tflparse {big['tflparse'] / big['litert']:.2f}x LiteRT (<= 0.5)",
+              big["tflparse"] <= 0.5 * big["litert"])
+        check(f"20k tensors: {big['tflparse'] / big['tflite']:.2f}x tflite (<= 0.1)",
+              big["tflparse"] <= 0.1 * big["tflite"])
+        check(f"20k tensors: {big['tflparse'] / big['floor']:.2f}x the floor (<= 2)",
+              big["tflparse"] <= 2 * big["floor"])
+    if big and huge:
+        check(f"100k / 20k time: {huge['tflparse'] / big['tflparse']:.2f} (<= 5.5)",
+              huge["tflparse"] <= 5.5 * big["tflparse"])
+    for name, row in medians.items():
+        if name.startswith("weights_"):
+            size = (CACHE / name).stat().st_size / 1e6
+            check(f"{name}: RSS growth {row['tflparse_rss']:.1f} MB = "
+                  f"{100 * row['tflparse_rss'] / size:.1f}% of the file (<= 5%)",
+                  row["tflparse_rss"] <= 0.05 * size)
+    check(f"import: {imported:.1f} ms beyond numpy (<= 30)", imported <= 30)
+    return out
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
