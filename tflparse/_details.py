@@ -300,9 +300,19 @@ def constant_value(tensor: Tensor) -> Any:
         if size > 0:
             raise ValueError(f"Tensor data is null. Run allocate_tensors() first ({_NOT_RUN})")
         return np.zeros(tuple(tensor.shape.tolist()), dtype)
+    info = TYPES[tensor.type]
+    if info.numpy is None and info.bits == 8:
+        # FLOAT8: LiteRT hands out the stored bytes as int8, not the values they encode
+        count = int(np.prod(tensor.shape.tolist(), dtype=np.int64))
+        if tensor.sparsity is not None:
+            count = size
+        raw = np.frombuffer(data, np.int8, min(count, size))
+        result: np.ndarray = (raw if tensor.sparsity is not None
+                              else raw.reshape(tuple(tensor.shape.tolist()))).copy()
+        return result[()] if result.ndim == 0 else result
     value = tensor.to_array(dense=False)  # a sparse constant: its stored values, as LiteRT
     if dtype is np.object_ or dtype is np.bytes_:
-        result: np.ndarray = value.copy()
+        result = value.copy()
     else:
         result = np.array(value, dtype=dtype)
     # rank 0: a numpy scalar, except for strings, which stay a 0-d object array
