@@ -165,10 +165,13 @@ def tensors(draw: Any, n_tensors: int, buffers: list[s.BufferT],
         if where in ("inline", "external", "empty", "sparse"):
             if where == "sparse":
                 t.sparsity, stored = draw(sparsity(t.shape))
-                data = bytes(max(bits // 8, 1) * stored)
-            elif t.type in STRINGLIKE:
+            if t.type in STRINGLIKE and _rare(draw, 0.05):  # a negative count: no entries
+                data = np.array([draw(st.integers(-(2**31), -1)), 0], "<i4").tobytes()
+            elif t.type in STRINGLIKE:  # a string buffer counts its entries, sparse or not
                 data = string_buffer([draw(st.binary(max_size=3))
                                       for _ in range(draw(st.integers(0, max(count, 0))))])
+            elif where == "sparse":
+                data = bytes(max(bits // 8, 1) * stored)
             elif where == "empty":
                 data = b""
             else:

@@ -288,32 +288,46 @@ _NOT_RUN = ("tflparse does not run models: only constant tensors have values, an
 
 
 def constant_value(tensor: Tensor) -> Any:
-    """LiteRT's ``get_tensor`` result for a tensor before ``allocate_tensors()``."""
+    """LiteRT's ``get_tensor`` result for a tensor before ``allocate_tensors()``.
+
+    The checks come in LiteRT's order: an empty buffer, then null data, then the dtype. A
+    sparse constant (LiteRT keeps sparsity on constants only) gives its buffer as a 1-D
+    array of ``bytes // itemsize`` values (for the packed types: the first ``bytes``
+    unpacked values); string-like tensors are never read as sparse.
+    """
     data, size = _tensor_bytes(tensor)
     if data is not None and size == 0:
         raise ValueError("Invalid tensor size.")
-    dtype = tensor_dtype(tensor.type)
+    info = TYPES[tensor.type]
     if data is None:
         if tensor.type in UNSIZED_TYPES:
             raise ValueError(f"{_NOT_RUN} (LiteRT crashes when asked for a {tensor.type_name} "
                              "tensor without data)")
         if size > 0:
             raise ValueError(f"Tensor data is null. Run allocate_tensors() first ({_NOT_RUN})")
-        return np.zeros(tuple(tensor.shape.tolist()), dtype)
-    info = TYPES[tensor.type]
+        return np.zeros(tuple(tensor.shape.tolist()), tensor_dtype(tensor.type))
+    dtype = tensor_dtype(tensor.type)
+    if info.bits == 0:
+        return _strings(tensor, data)
+    sparse = tensor.sparsity is not None
     if info.numpy is None and info.bits == 8:
         # FLOAT8: LiteRT hands out the stored bytes as int8, not the values they encode
-        count = int(np.prod(tensor.shape.tolist(), dtype=np.int64))
-        if tensor.sparsity is not None:
-            count = size
-        raw = np.frombuffer(data, np.int8, min(count, size))
-        result: np.ndarray = (raw if tensor.sparsity is not None
-                              else raw.reshape(tuple(tensor.shape.tolist()))).copy()
-        return result[()] if result.ndim == 0 else result
-    value = tensor.to_array(dense=False)  # a sparse constant: its stored values, as LiteRT
-    if dtype is np.object_ or dtype is np.bytes_:
-        result = value.copy()
+        raw = np.frombuffer(data, np.int8, size if sparse else min(tensor.num_elements, size))
+        result: np.ndarray = raw if sparse else raw.reshape(tuple(tensor.shape.tolist()))
+    elif sparse and info.bits < 8:
+        result = tensor.to_array(dense=False)[:size]  # one "element" per stored byte
     else:
-        result = np.array(value, dtype=dtype)
-    # rank 0: a numpy scalar, except for strings, which stay a 0-d object array
-    return result[()] if result.ndim == 0 and result.dtype != object else result
+        result = tensor.to_array(dense=False)
+    result = np.array(result, dtype=dtype)
+    return result[()] if result.ndim == 0 else result
+
+
+def _strings(tensor: Tensor, data: memoryview) -> np.ndarray:
+    """A string-like constant: a fresh object array; a negative count leaves every entry None."""
+    if len(data) >= 4 and int(np.frombuffer(data, "<i4", 1)[0]) < 0:
+        shape = tuple(tensor.shape.tolist())
+        where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
+        check_allocation(8 * int(np.prod(shape, dtype=object)), tensor._model.size, where)
+        return np.full(shape, None, dtype=object)
+    result: np.ndarray = tensor.to_array().copy()
+    return result  # rank 0 included: strings stay a 0-d object array

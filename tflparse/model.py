@@ -575,16 +575,18 @@ class Tensor:
         Ordinary types are zero-copy views of the file. INT4/UINT4/INT2 are unpacked (int8 /
         uint8 values); STRING, RESOURCE and VARIANT give an object array of ``bytes``;
         BFLOAT16 and FLOAT8 need the optional ``ml_dtypes`` package. A sparse tensor is
-        densified unless ``dense=False``, which gives its stored values as a 1-D array.
-        Raises ``ValueError`` for a tensor without data.
+        densified unless ``dense=False``, which gives its stored values as a 1-D array. A
+        string buffer counts its own entries, so sparsity never applies to those types (LiteRT
+        reads them as dense too). Raises ``ValueError`` for a tensor without data.
         """
         data = self.data
         if data is None or not self.is_constant:
             raise ValueError(f"tensor {self.index} ({self.name!r}) has no constant data")
         sparsity = self.sparsity
-        stored = _decode_values(self, data, None if sparsity is None else -1)
-        if sparsity is None:
-            return stored
+        info = type_info(self.type)
+        if sparsity is None or (info is not None and info.bits == 0):
+            return _decode_values(self, data, stored_only=False)
+        stored = _decode_values(self, data, stored_only=True)
         if not dense:
             return stored
         return _densify(self, stored, sparsity)
@@ -653,31 +655,31 @@ def _element_type(tensor: Tensor) -> np.dtype[Any]:
     return found
 
 
-def _decode_values(tensor: Tensor, data: memoryview, count: int | None) -> np.ndarray:
-    """Decode a constant's bytes: shaped when ``count`` is None, else 1-D of stored values."""
+def _decode_values(tensor: Tensor, data: memoryview, *, stored_only: bool) -> np.ndarray:
+    """Decode a constant's bytes: in its shape, or (``stored_only``) every stored value, 1-D."""
     info = type_info(tensor.type)
     dtype = _element_type(tensor)
     shape = tuple(tensor.shape.tolist())
     where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
-    if count is None and any(d < 0 for d in shape):
+    if not stored_only and any(d < 0 for d in shape):
         raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
-    elements = int(np.prod(shape, dtype=object)) if count is None else -1
+    elements = -1 if stored_only else int(np.prod(shape, dtype=object))
     if info is not None and info.bits == 0:
-        check_allocation(8 * max(elements, 0), tensor._model.size, where)
-        found = decode_strings(data, elements if count is None else 0, where)
+        check_allocation(8 * elements, tensor._model.size, where)
+        found = decode_strings(data, elements, where)
         values = np.empty(len(found), dtype=object)
         values[:] = found
-        return values.reshape(shape) if count is None else values
+        return values.reshape(shape)
     if info is not None and info.bits < 8:
         per_byte = 8 // info.bits
-        total = elements if count is None else len(data) * per_byte
+        total = len(data) * per_byte if stored_only else elements
         if len(data) * per_byte < total:
             raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
                                     f"{info.name} values")
         unpacked = unpack_int(data, info.bits, info.name != "UINT4", total)
         unpacked.flags.writeable = False
-        return unpacked.reshape(shape) if count is None else unpacked
-    if count is not None:
+        return unpacked if stored_only else unpacked.reshape(shape)
+    if stored_only:
         return np.frombuffer(data, dtype, len(data) // dtype.itemsize)
     if elements * dtype.itemsize > len(data):
         raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {elements} "
