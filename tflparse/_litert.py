@@ -485,6 +485,11 @@ class _Builder:
         return Constructed(states)
 
 
+def not_a_flatbuffer(error: InvalidModelError) -> InvalidModelError:
+    """A structural error as LiteRT's verifier words it, with tflparse's finding after it."""
+    return InvalidModelError(f"The model is not a valid Flatbuffer buffer ({error})")
+
+
 def construct(model: Model) -> Constructed:
     """Apply LiteRT's construction checks; raise ``InvalidModelError`` where it refuses."""
     builder = _Builder(model)
@@ -492,3 +497,5 @@ def construct(model: Model) -> Constructed:
         return builder.build()
     except _Failed:
         raise InvalidModelError("".join(builder.messages)) from None
+    except InvalidModelError as error:  # the reader found the bytes malformed
+        raise not_a_flatbuffer(error) from error

@@ -27,7 +27,7 @@ from ._details import (
     tensor_details,
 )
 from ._errors import InvalidModelError
-from ._litert import Constructed, construct
+from ._litert import Constructed, construct, not_a_flatbuffer
 from ._schema import BUILTIN_OPERATOR_NAMES
 from .model import Model, load
 
@@ -60,30 +60,34 @@ class Interpreter:
                  experimental_compress_quantization_zero_points: bool = False,
                  **runtime_options: Any) -> None:
         self._compress = bool(experimental_compress_quantization_zero_points)
+        source: str | os.PathLike[str] | bytes
         if model_path and not model_content:
-            try:
-                model = load(model_path)
-            except OSError as error:
-                raise InvalidModelError(
-                    f"Could not open '{os.fspath(model_path)}'.The model allocation is "
-                    f"null/empty ({error.strerror or error})"
-                ) from error
+            source = model_path
         elif model_content and not model_path:
             if not isinstance(model_content, bytes):
                 raise TypeError("model_content must be bytes, not "
                                 f"{type(model_content).__name__}")
-            model = load(model_content)
+            source = model_content
         elif not model_content and not model_path:
             raise ValueError("`model_path` or `model_content` must be specified.")
         else:
             raise ValueError("Can't both provide `model_path` and `model_content`")
+        try:
+            model = load(source)
+        except InvalidModelError as error:
+            raise not_a_flatbuffer(error) from error
+        except OSError as error:
+            raise InvalidModelError(
+                f"Could not open '{os.fspath(source)!s}'.The model allocation is "
+                f"null/empty ({error.strerror or error})"
+            ) from error
         self._model: Model = model
         self._state: Constructed = construct(model)
         self._sources: dict[int, DetailSource] = {}
         try:
             self._signatures = self._read_signatures()
         except UnicodeDecodeError as error:
-            raise InvalidModelError(f"signature name is not UTF-8: {error}") from error
+            raise InvalidModelError(f"{error} (a signature name is not UTF-8)") from error
 
     @property
     def model(self) -> Model:
