@@ -3,7 +3,10 @@
 Every inspection call (with its error cases) is made on both; the results must be identical
 or both must refuse. LiteRT runs in a child process, so a case where it crashes costs one
 call and is reported as "LiteRT crashes here". Models: every file in ../shared/models, the
-fixtures, and hypothesis-generated models.
+fixtures, and hypothesis-generated models from two generators: ``model_strategies`` (every
+schema feature, quantization, sparsity, operators that LiteRT treats specially) and
+``modelgen`` (models that also break one of LiteRT's construction rules, or are truncated or
+mislabelled).
 
 BFLOAT16's dtype depends on whether ml_dtypes was imported (FACTS §3.5): each model runs
 against a LiteRT worker that did or did not import it, and tflparse is pinned to match.
@@ -19,12 +22,13 @@ from unittest import mock
 
 import pytest
 from conftest import fixture_paths, shared_models_param
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse  # noqa: E402
 from model_strategies import models  # noqa: E402
+from modelgen import models as rule_breaking_models  # noqa: E402
 
 EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
 
@@ -71,4 +75,14 @@ def test_fixture(workers: dict[bool, LiteRT], path: Path) -> None:
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=models(), with_ml_dtypes=st.booleans())
 def test_generated_model(workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool) -> None:
+    check_model(workers, data, with_ml_dtypes)
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(case=rule_breaking_models(), with_ml_dtypes=st.booleans())
+def test_generated_model_breaking_rules(workers: dict[bool, LiteRT], case: tuple[bytes, str],
+                                        with_ml_dtypes: bool) -> None:
+    data, description = case
+    note(description)
     check_model(workers, data, with_ml_dtypes)
