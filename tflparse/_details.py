@@ -13,7 +13,6 @@ import numpy as np
 
 from ._dtypes import TYPES, bfloat16_type
 from ._litert import UNSIZED_TYPES, bytes_required
-from ._schema import TensorType
 from .data import check_allocation
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
@@ -135,7 +134,7 @@ class DetailSource:
         self.columns = c = model.subgraphs[subgraph].tensor_columns
         self.file_count = c.count
         self.broken = c.rows.broken.tolist()
-        self.names = c.names
+        self.names = c.fb.c_strings(c.name_start, c.name_count)
         constant = model.buffer_columns.holds_data(c.buffer)
         own = (c.sig_count > 0) & ~constant
         self.shape_start, self.shape_count = c.shape_start, np.maximum(c.shape_count, 0)
@@ -143,7 +142,7 @@ class DetailSource:
         self.sig_count = np.where(own, c.sig_count, self.shape_count)
         self.constant_sparse = (constant & c.has_sparsity).tolist()
         self.types = c.type.tolist()
-        self.dtypes: dict[int, type] = {}
+        self.type_set = set(self.types)
         row = c.quant_row
         quantized = row >= 0
         qrow = np.where(quantized, row, 0)
@@ -160,36 +159,36 @@ class DetailSource:
         self.scale_count = np.where(affine, scale_count, 0)
         self.qdim = np.where(affine, dims, 0).tolist()
 
-    def dtype(self, tensor_type: int) -> type:
-        found = self.dtypes.get(tensor_type)
-        if found is None:
-            found = tensor_dtype(tensor_type)
-            if tensor_type != TensorType.BFLOAT16:  # depends on ml_dtypes being imported
-                self.dtypes[tensor_type] = found
+    def dtypes(self) -> dict[int, Any]:
+        """Each tensor type's dtype, or the ValueError LiteRT raises for it, as of this call
+        (BFLOAT16's depends on whether ml_dtypes has been imported)."""
+        found: dict[int, Any] = {}
+        for tensor_type in self.type_set:
+            try:
+                found[tensor_type] = tensor_dtype(tensor_type)
+            except ValueError as error:
+                found[tensor_type] = error
         return found
 
 
 class _Batch:
-    """Fresh arrays of the values of some tensors, gathered at once; each tensor's are slices.
+    """Fresh arrays of the values of some tensors, one per tensor, gathered at once.
 
     Every call of the Interpreter gets its own batch, so the arrays it returns are fresh and
     independent of each other, as LiteRT's are.
     """
 
     def __init__(self, source: DetailSource, indices: list[int]) -> None:
-        c = source.columns
+        fb = source.columns.fb
         rows = np.array(indices, np.int64)
-        self.position = {index: k for k, index in enumerate(indices)}
-        self.shapes, self.shape_lo, self.shape_hi = c.fresh(
-            source.shape_start[rows], source.shape_count[rows], "i4", np.int32)
-        self.signatures, self.sig_lo, self.sig_hi = c.fresh(
-            source.sig_start[rows], source.sig_count[rows], "i4", np.int32)
+        self.shapes = fb.row_arrays(source.shape_start[rows], source.shape_count[rows], "<i4",
+                                    np.int32)
+        self.signatures = fb.row_arrays(source.sig_start[rows], source.sig_count[rows], "<i4",
+                                        np.int32)
         counts = source.scale_count[rows]
-        self.scales, self.q_lo, self.q_hi = c.fresh(
-            source.scale_start[rows], counts, "f4", np.float32)
+        self.scales = fb.row_arrays(source.scale_start[rows], counts, "<f4", np.float32)
         # int64 -> int32 keeps the low 32 bits, as the runtime does
-        self.zero_points, self.zp_lo, self.zp_hi = c.fresh(
-            source.zp_start[rows], counts, "i8", np.int32)
+        self.zero_points = fb.row_arrays(source.zp_start[rows], counts, "<i8", np.int32)
 
 
 def tensor_details(source: DetailSource, index: int) -> TensorDetails:
@@ -215,13 +214,12 @@ def details_of(source: DetailSource, indices: list[int]
     count, file_count, broken = source.count, source.file_count, source.broken
     batch = _Batch(source, [i for i in indices if 0 <= i < file_count and not broken[i]])
     names, types, kinds, qdims = source.names, source.types, source.kind, source.qdim
-    sparse, dtype_of, compress = source.constant_sparse, source.dtype, source.compress
-    position = batch.position
-    shapes, shape_lo, shape_hi = batch.shapes, batch.shape_lo, batch.shape_hi
-    signatures, sig_lo, sig_hi = batch.signatures, batch.sig_lo, batch.sig_hi
-    scales_all, q_lo, q_hi = batch.scales, batch.q_lo, batch.q_hi
-    zero_points_all, zp_lo, zp_hi = batch.zero_points, batch.zp_lo, batch.zp_hi
+    sparse, compress = source.constant_sparse, source.compress
+    dtypes = source.dtypes()
+    shapes, signatures = batch.shapes, batch.signatures
+    scales_of, zero_points_of = batch.scales, batch.zero_points
     found: list[TensorDetails | ValueError] = []
+    k = -1  # the tensor's row in the batch
     for index in indices:
         if not 0 <= index < count:
             found.append(invalid_index(index, count))
@@ -234,21 +232,22 @@ def details_of(source: DetailSource, indices: list[int]
             assert error is not None
             found.append(error)
             continue
-        raw = names[index] or b""
-        try:
-            name = (raw.split(b"\x00", 1)[0] if b"\x00" in raw else raw).decode("utf-8")
-            dtype = dtype_of(types[index])
-        except ValueError as error:
-            found.append(error)
+        k += 1
+        name = names[index]
+        if not isinstance(name, str):
+            if name is not None:
+                found.append(UnicodeDecodeError(*name.args))  # a fresh copy of its error
+                continue
+            name = ""
+        dtype = dtypes[types[index]]
+        if dtype.__class__ is ValueError:
+            found.append(ValueError(*dtype.args))
             continue
-        k = position[index]
         kind = kinds[index]
         legacy: tuple[float, int] = (0.0, 0)
+        scales, zero_points = scales_of[k], zero_points_of[k]
         if kind == 1:
-            lo, hi = q_lo[k], q_hi[k]
-            scales = scales_all[lo:hi]
-            zero_points = zero_points_all[zp_lo[k]:zp_hi[k]]
-            if hi - lo == 1:
+            if len(scales) == 1:
                 legacy = (float(scales[0]), int(zero_points[0]))
             elif compress and (zero_points == zero_points[0]).all():
                 zero_points = zero_points[:1].copy()
@@ -263,7 +262,7 @@ def details_of(source: DetailSource, indices: list[int]
                 found.append(error)
                 continue
         else:
-            params = {"scales": scales_all[0:0], "zero_points": zero_points_all[0:0],
+            params = {"scales": scales, "zero_points": zero_points,
                       "quantized_dimension": 0, "block_size": 0}
         if sparse[index]:
             sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
@@ -274,8 +273,8 @@ def details_of(source: DetailSource, indices: list[int]
         found.append({
             "name": name,
             "index": index,
-            "shape": shapes[shape_lo[k]:shape_hi[k]],
-            "shape_signature": signatures[sig_lo[k]:sig_hi[k]],
+            "shape": shapes[k],
+            "shape_signature": signatures[k],
             "dtype": dtype,
             "quantization": legacy,
             "quantization_parameters": params,

@@ -78,6 +78,81 @@ class FlatBuffer:
         found = raw.view(np.dtype(kind).newbyteorder("<")).reshape(-1)
         return found
 
+    def ragged(self, starts: np.ndarray, counts: np.ndarray, kind: str
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Many vectors read at once: (all values concatenated, where each one begins).
+
+        Row ``r``'s values are ``values[first[r]:first[r] + max(counts[r], 0)]``; the caller
+        has checked that every vector lies inside the file.
+        """
+        counts = np.maximum(counts, 0)
+        first = np.cumsum(counts) - counts
+        rows = np.repeat(np.arange(len(counts)), counts)
+        size = np.dtype(kind).itemsize
+        offsets = starts[rows] + size * (np.arange(len(rows)) - first[rows])
+        return self.gather(offsets, kind), first
+
+    def row_arrays(self, starts: np.ndarray, counts: np.ndarray, kind: str, dtype: type
+                   ) -> list[np.ndarray]:
+        """Many vectors as fresh arrays of ``dtype``, one per row (count -1: empty).
+
+        Rows are grouped by length; each group is copied out of the file in one numpy
+        operation (a gather of whole rows where they are aligned) and split into row views.
+        """
+        counts = np.maximum(counts, 0)
+        size = np.dtype(kind).itemsize
+        order = np.argsort(counts, kind="stable")
+        sorted_counts, sorted_starts = counts[order], starts[order]
+        lengths, group_starts = np.unique(sorted_counts, return_index=True)
+        bounds = [*group_starts.tolist(), len(counts)]
+        view = self._view(kind)
+        pieces: list[np.ndarray] = []
+        for length, lo, hi in zip(lengths.tolist(), bounds, bounds[1:]):
+            at = sorted_starts[lo:hi]
+            if length == 0:
+                block = np.empty((hi - lo, 0), dtype)
+            elif not (at % size).any():
+                windows = np.lib.stride_tricks.sliding_window_view(view, length)
+                block = windows[at // size].astype(dtype, copy=False)
+            else:
+                flat, _ = self.ragged(at, np.full(hi - lo, length), kind)
+                block = flat.astype(dtype).reshape(hi - lo, length)
+            if len(lengths) == 1:  # one length: the rows are in order already
+                return list(block)
+            pieces.extend(block)
+        return list(map(pieces.__getitem__, np.argsort(order).tolist()))
+
+    def c_strings(self, starts: np.ndarray, counts: np.ndarray
+                  ) -> list[str | UnicodeDecodeError | None]:
+        """Many strings as C reads them: up to the first NUL, decoded as UTF-8.
+
+        Absent strings (count -1) are None; one that is not UTF-8 is its decoding error.
+        All are gathered into one buffer; when that is ASCII (as names usually are), it is
+        decoded once and sliced.
+        """
+        present = counts >= 0
+        found: list[str | UnicodeDecodeError | None] = [None] * len(counts)
+        values, first = self.ragged(starts, counts, "u1")
+        blob = values.tobytes()
+        last = first + np.maximum(counts, 0)
+        zeros = np.concatenate(([0], np.cumsum(values == 0)))
+        cut = zeros[last] > zeros[first]
+        if blob.isascii():
+            text = blob.decode("ascii")
+            found = [text[a:b] for a, b in zip(first.tolist(), last.tolist())]
+            for row in np.flatnonzero(cut).tolist():
+                found[row] = text[first[row]:last[row]].split("\x00", 1)[0]
+            for row in np.flatnonzero(~present).tolist():
+                found[row] = None
+            return found
+        for row in np.flatnonzero(present).tolist():
+            raw = blob[first[row]:last[row]].split(b"\x00", 1)[0]
+            try:
+                found[row] = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                found[row] = error
+        return found
+
     def fail(self, where: str, what: str) -> InvalidModelError:
         """Build the error for a malformed ``where``."""
         return InvalidModelError(f"{where}: {what}")
@@ -381,12 +456,9 @@ class Columns:
         counts[present] = count
         return starts, counts
 
-    def strings(self, field: Ref) -> list[bytes | None]:
-        """A string field of every row (None where absent)."""
-        starts, counts = self.vectors(Vector(field.name, field.voffset, "<B", 1))
-        data = self.fb.data
-        return [None if n < 0 else bytes(data[s:s + n])
-                for s, n in zip(starts.tolist(), counts.tolist())]
+    def strings(self, field: Ref) -> tuple[np.ndarray, np.ndarray]:
+        """(byte starts, lengths) of a string field in every row; length -1 where absent."""
+        return self.vectors(Vector(field.name, field.voffset, "<B", 1))
 
     def tables(self, field: Ref) -> tuple[np.ndarray, Columns]:
         """(rows that have the sub-table, the sub-tables of those rows).

@@ -207,7 +207,7 @@ _SAFE_ELEMENTS = float(1 << 52)
 def _shape_products(columns: TensorColumns) -> tuple[np.ndarray, np.ndarray]:
     """(element count of every tensor, whether that count is unsafe: a negative or huge dim)."""
     counts = np.maximum(columns.shape_count, 0)
-    values, first = columns.ragged(columns.shape_start, counts, "i4")
+    values, first = columns.fb.ragged(columns.shape_start, counts, "i4")
     dims = values.astype(np.int64)
     rows = np.repeat(np.arange(columns.count), counts)
     products = np.ones(columns.count, np.float64)

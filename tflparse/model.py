@@ -333,8 +333,9 @@ class TensorColumns:
     view and the Interpreter facade read tensors from here instead of table by table.
     """
 
-    __slots__ = ("fb", "rows", "count", "names", "shape_start", "shape_count", "sig_start",
-                 "sig_count", "type", "buffer", "is_variable", "has_rank", "external_buffer",
+    __slots__ = ("fb", "rows", "count", "_names", "name_start", "name_count", "shape_start",
+                 "shape_count", "sig_start", "sig_count", "type", "buffer", "is_variable",
+                 "has_rank", "external_buffer",
                  "has_sparsity", "quant_row", "scale_start", "scale_count", "zp_start",
                  "zp_count", "quantized_dimension", "details_type")
 
@@ -346,7 +347,8 @@ class TensorColumns:
         rows = Columns.of_vector(vector)
         self.rows = rows
         self.count = len(rows)
-        self.names = rows.strings(T.NAME)
+        self._names: list[bytes | None] | None = None
+        self.name_start, self.name_count = rows.strings(T.NAME)
         self.shape_start, self.shape_count = rows.vectors(T.SHAPE)
         self.sig_start, self.sig_count = rows.vectors(T.SHAPE_SIGNATURE)
         self.type = rows.scalar(T.TYPE).astype(np.int64)
@@ -365,6 +367,15 @@ class TensorColumns:
         for row, error in quant.errors.items():  # a broken quantization breaks its tensor
             rows.errors.setdefault(row, error)
             rows.broken[row] = True
+
+    @property
+    def names(self) -> list[bytes | None]:
+        """Every tensor's stored name (None where absent), read on first use."""
+        if self._names is None:
+            data = self.fb.data
+            self._names = [None if n < 0 else bytes(data[s:s + n]) for s, n in
+                           zip(self.name_start.tolist(), self.name_count.tolist())]
+        return self._names
 
     def error(self, index: int) -> InvalidModelError | None:
         """Why tensor ``index`` cannot be read, or None."""
@@ -391,40 +402,6 @@ class TensorColumns:
     def shape(self, index: int) -> np.ndarray:
         found = self.array(int(self.shape_start[index]), int(self.shape_count[index]), "i4")
         return _EMPTY_I32 if found is None else found
-
-    def fresh(self, starts: np.ndarray, counts: np.ndarray, kind: str, dtype: type
-              ) -> tuple[np.ndarray, list[int], list[int]]:
-        """Many stored vectors copied out at once: (values, lo, hi), row ``r`` being
-        ``values[lo[r]:hi[r]]``, converted to ``dtype``. Absent vectors (count -1) are empty.
-
-        When the vectors are aligned and lie close together (as converters write them), the
-        file region that holds them is copied in one go; otherwise they are gathered.
-        """
-        counts = np.maximum(counts, 0)
-        size = np.dtype(kind).itemsize
-        used = counts > 0
-        if used.any() and not (starts[used] % size).any():
-            first = int(starts[used].min()) // size
-            last = int((starts[used] // size + counts[used]).max())
-            if last - first <= 4 * int(counts.sum()) + (1 << 16):
-                values: np.ndarray = self.fb._view(kind)[first:last].astype(dtype)
-                lo = np.where(used, starts // size - first, 0)
-                return values, lo.tolist(), (lo + counts).tolist()
-        gathered, where = self.ragged(starts, counts, kind)
-        return gathered.astype(dtype), where.tolist(), (where + counts).tolist()
-
-    def ragged(self, starts: np.ndarray, counts: np.ndarray, kind: str
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Many stored vectors read at once: (all values concatenated, where each one begins).
-
-        Row ``r``'s values are ``values[first[r]:first[r] + max(counts[r], 0)]``.
-        """
-        counts = np.maximum(counts, 0)
-        first = np.cumsum(counts) - counts
-        rows = np.repeat(np.arange(len(counts)), counts)
-        size = np.dtype(kind).itemsize
-        offsets = starts[rows] + size * (np.arange(len(rows)) - first[rows])
-        return self.fb.gather(offsets, kind), first
 
 
 class BufferColumns:
