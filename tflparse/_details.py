@@ -155,7 +155,10 @@ class DetailSource:
             details = scale_count = dims = np.zeros(len(row), np.int64)
             self.scale_start = self.zp_start = dims
         affine = quantized & (details != 2) & (details != 3) & (scale_count > 0)
-        self.kind = np.where(affine, 1, np.where(quantized & (details == 2), 2, 0)).tolist()
+        kind = np.where(affine, 1, np.where(quantized & (details == 2), 2, 0))
+        self.kind = kind.tolist()
+        # blockwise quantization or sparsity: read from the tensor's tables
+        self.needs_table = (kind == 2) | (constant & c.has_sparsity)
         self.scale_count = np.where(affine, scale_count, 0)
         self.qdim = np.where(affine, dims, 0).tolist()
 
@@ -186,9 +189,21 @@ class _Batch:
         self.signatures = fb.row_arrays(source.sig_start[rows], source.sig_count[rows], "<i4",
                                         np.int32)
         counts = source.scale_count[rows]
+        self.scale_counts = counts.tolist()
         self.scales = fb.row_arrays(source.scale_start[rows], counts, "<f4", np.float32)
         # int64 -> int32 keeps the low 32 bits, as the runtime does
         self.zero_points = fb.row_arrays(source.zp_start[rows], counts, "<i8", np.int32)
+        # the legacy (scale, zero_point) pair, for tensors with exactly one scale
+        single = np.flatnonzero(counts == 1)
+        self.legacy = [_NO_LEGACY] * len(indices)
+        if len(single):
+            scales = fb.gather(source.scale_start[rows[single]], "<f4").tolist()
+            zero_points = fb.gather(source.zp_start[rows[single]], "<i8").astype(np.int32)
+            for k, scale, zero_point in zip(single.tolist(), scales, zero_points.tolist()):
+                self.legacy[k] = (scale, zero_point)
+
+
+_NO_LEGACY = (0.0, 0)
 
 
 def tensor_details(source: DetailSource, index: int) -> TensorDetails:
@@ -207,80 +222,86 @@ def details_of(source: DetailSource, indices: list[int]
                ) -> list[TensorDetails | ValueError]:
     """The detail dictionaries of many tensors, or for each one the error LiteRT raises.
 
-    This is the one place the dictionary is built; locals are bound once because it runs
-    for every tensor of a model.
+    This is the one place the dictionary is built: one comprehension builds every readable
+    tensor's, then the few that need more (blockwise quantization, sparsity, compressed zero
+    points, an undecodable name or dtype) are completed or replaced by their error.
     """
     indices = [int(i) for i in indices]
     count, file_count, broken = source.count, source.file_count, source.broken
-    batch = _Batch(source, [i for i in indices if 0 <= i < file_count and not broken[i]])
-    names, types, kinds, qdims = source.names, source.types, source.kind, source.qdim
-    sparse, compress = source.constant_sparse, source.compress
+    readable = [i for i in indices if 0 <= i < file_count and not broken[i]]
+    batch = _Batch(source, readable)
+    names, types, qdims = source.names, source.types, source.qdim
     dtypes = source.dtypes()
-    shapes, signatures = batch.shapes, batch.signatures
-    scales_of, zero_points_of = batch.scales, batch.zero_points
+    row_names = [names[i] for i in readable]
+    row_dtypes = [dtypes[types[i]] for i in readable]
+    built: list[Any] = [
+        {"name": name, "index": index, "shape": shape, "shape_signature": signature,
+         "dtype": dtype, "quantization": legacy,
+         "quantization_parameters": {"scales": scales, "zero_points": zero_points,
+                                     "quantized_dimension": qdims[index], "block_size": 0},
+         "sparsity_parameters": {}}
+        for index, name, shape, signature, dtype, legacy, scales, zero_points in zip(
+            readable, row_names, batch.shapes, batch.signatures, row_dtypes, batch.legacy,
+            batch.scales, batch.zero_points)]
+    for k in _unusual(source, readable, row_names, row_dtypes, batch.scale_counts):
+        built[k] = _complete(source, built[k])
+    if len(readable) == len(indices):
+        return built
     found: list[TensorDetails | ValueError] = []
-    k = -1  # the tensor's row in the batch
+    rows = iter(built)
     for index in indices:
         if not 0 <= index < count:
             found.append(invalid_index(index, count))
-            continue
-        if index >= file_count:
+        elif index >= file_count:
             found.append(ValueError("Tensor with no shape found."))
-            continue
-        if broken[index]:
+        elif broken[index]:
             error = source.columns.error(index)
             assert error is not None
             found.append(error)
-            continue
-        k += 1
-        name = names[index]
-        if not isinstance(name, str):
-            if name is not None:
-                found.append(UnicodeDecodeError(*name.args))  # a fresh copy of its error
-                continue
-            name = ""
-        dtype = dtypes[types[index]]
-        if dtype.__class__ is ValueError:
-            found.append(ValueError(*dtype.args))
-            continue
-        kind = kinds[index]
-        legacy: tuple[float, int] = (0.0, 0)
-        scales, zero_points = scales_of[k], zero_points_of[k]
-        if kind == 1:
-            if len(scales) == 1:
-                legacy = (float(scales[0]), int(zero_points[0]))
-            elif compress and (zero_points == zero_points[0]).all():
-                zero_points = zero_points[:1].copy()
-            params: QuantizationParameters = {
-                "scales": scales, "zero_points": zero_points,
-                "quantized_dimension": qdims[index], "block_size": 0}
-        elif kind == 2:
-            tensor = source.model.subgraphs[source.subgraph].tensors[index]
-            try:
-                params = _blockwise(source.model, tensor, count)
-            except ValueError as error:
-                found.append(error)
-                continue
         else:
-            params = {"scales": scales, "zero_points": zero_points,
-                      "quantized_dimension": 0, "block_size": 0}
-        if sparse[index]:
-            sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
-            assert sparsity is not None
-            sparsity_parameters = _sparsity(sparsity)
-        else:
-            sparsity_parameters = {}
-        found.append({
-            "name": name,
-            "index": index,
-            "shape": shapes[k],
-            "shape_signature": signatures[k],
-            "dtype": dtype,
-            "quantization": legacy,
-            "quantization_parameters": params,
-            "sparsity_parameters": sparsity_parameters,
-        })
+            found.append(next(rows))
     return found
+
+
+def _unusual(source: DetailSource, readable: list[int], row_names: list[Any],
+             row_dtypes: list[Any], scale_counts: list[int]) -> list[int]:
+    """Batch rows whose dictionary the comprehension cannot finish alone."""
+    rows = np.array(readable, np.int64)
+    found = set(np.flatnonzero(source.needs_table[rows]).tolist())
+    found.update(k for k, name in enumerate(row_names) if name.__class__ is not str)
+    if any(isinstance(d, ValueError) for d in set(row_dtypes)):
+        found.update(k for k, d in enumerate(row_dtypes) if isinstance(d, ValueError))
+    if source.compress:
+        found.update(k for k, n in enumerate(scale_counts) if n > 1)
+    return sorted(found)
+
+
+def _complete(source: DetailSource, entry: dict[str, Any]) -> TensorDetails | ValueError:
+    """Finish one unusual dictionary, or give the error LiteRT raises for the tensor."""
+    name, dtype, index = entry["name"], entry["dtype"], entry["index"]
+    if name is None:
+        entry["name"] = ""
+    elif not isinstance(name, str):
+        return UnicodeDecodeError(*name.args)  # a fresh copy of its error
+    if isinstance(dtype, ValueError):
+        return ValueError(*dtype.args)
+    params = entry["quantization_parameters"]
+    if source.kind[index] == 2:
+        tensor = source.model.subgraphs[source.subgraph].tensors[index]
+        try:
+            entry["quantization_parameters"] = _blockwise(source.model, tensor, source.count)
+        except ValueError as error:
+            return error
+    elif source.compress and len(params["zero_points"]) > 1:
+        zero_points = params["zero_points"]
+        if (zero_points == zero_points[0]).all():
+            params["zero_points"] = zero_points[:1].copy()
+    if source.constant_sparse[index]:
+        sparsity = source.model.subgraphs[source.subgraph].tensors[index].sparsity
+        assert sparsity is not None
+        entry["sparsity_parameters"] = _sparsity(sparsity)
+    result: TensorDetails = entry  # type: ignore[assignment]
+    return result
 
 _NOT_RUN = ("tflparse does not run models: only constant tensors have values, and this one "
             "has none")
