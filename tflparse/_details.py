@@ -7,6 +7,9 @@ fresh, writable copies, as the runtime returns them.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypedDict
 
 import numpy as np
@@ -227,8 +230,33 @@ def details_of(source: DetailSource, indices: list[int]
     points, an undecodable name or dtype) are completed or replaced by their error.
     """
     indices = [int(i) for i in indices]
-    count, file_count, broken = source.count, source.file_count, source.broken
+    file_count, broken = source.file_count, source.broken
     readable = [i for i in indices if 0 <= i < file_count and not broken[i]]
+    with _collector_paused(len(readable) > _PAUSE_AT):
+        return _details_of(source, indices, readable)
+
+
+# Building many dictionaries triggers the cyclic garbage collector over and over, and each
+# full pass walks every object of the process. What is built here cannot form cycles, so for
+# large batches the collector waits until the batch is done.
+_PAUSE_AT = 2000
+
+
+@contextmanager
+def _collector_paused(pause: bool) -> Iterator[None]:
+    if not pause or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _details_of(source: DetailSource, indices: list[int], readable: list[int]
+                ) -> list[TensorDetails | ValueError]:
+    count, file_count, broken = source.count, source.file_count, source.broken
     batch = _Batch(source, readable)
     names, types, qdims = source.names, source.types, source.qdim
     dtypes = source.dtypes()

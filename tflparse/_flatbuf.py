@@ -87,9 +87,9 @@ class FlatBuffer:
         """
         counts = np.maximum(counts, 0)
         first = np.cumsum(counts) - counts
-        rows = np.repeat(np.arange(len(counts)), counts)
         size = np.dtype(kind).itemsize
-        offsets = starts[rows] + size * (np.arange(len(rows)) - first[rows])
+        offsets = np.repeat(starts - size * first, counts)
+        offsets += size * np.arange(len(offsets))
         return self.gather(offsets, kind), first
 
     def row_arrays(self, starts: np.ndarray, counts: np.ndarray, kind: str, dtype: type
@@ -98,22 +98,26 @@ class FlatBuffer:
 
         Rows are grouped by length; each group is copied out of the file in one numpy
         operation (a gather of whole rows where they are aligned) and split into row views.
+        int64 values wanted as int32 keep their low 32 bits, read as such.
         """
         counts = np.maximum(counts, 0)
-        size = np.dtype(kind).itemsize
         order = np.argsort(counts, kind="stable")
         sorted_counts, sorted_starts = counts[order], starts[order]
         lengths, group_starts = np.unique(sorted_counts, return_index=True)
         bounds = [*group_starts.tolist(), len(counts)]
-        view = self._view(kind)
+        low_words = kind == "<i8" and np.dtype(dtype) == np.int32
+        view = self._view("<i4" if low_words else kind)
+        size, step = view.itemsize, 2 if low_words else 1
         pieces: list[np.ndarray] = []
         for length, lo, hi in zip(lengths.tolist(), bounds, bounds[1:]):
             at = sorted_starts[lo:hi]
             if length == 0:
                 block = np.empty((hi - lo, 0), dtype)
             elif not (at % size).any():
-                windows = np.lib.stride_tricks.sliding_window_view(view, length)
-                block = windows[at // size].astype(dtype, copy=False)
+                rows = np.lib.stride_tricks.as_strided(
+                    view, (len(view) - step * (length - 1), length),
+                    (size, size * step), writeable=False)
+                block = rows[at // size].astype(dtype, copy=False)
             else:
                 flat, _ = self.ragged(at, np.full(hi - lo, length), kind)
                 block = flat.astype(dtype).reshape(hi - lo, length)
@@ -127,26 +131,32 @@ class FlatBuffer:
         """Many strings as C reads them: up to the first NUL, decoded as UTF-8.
 
         Absent strings (count -1) are None; one that is not UTF-8 is its decoding error.
-        All are gathered into one buffer; when that is ASCII (as names usually are), it is
-        decoded once and sliced.
+        FlatBuffers ends every string with a NUL, so when no string holds one of its own, all
+        are gathered with their terminators, decoded at once and split at the NULs.
         """
-        present = counts >= 0
         found: list[str | UnicodeDecodeError | None] = [None] * len(counts)
-        values, first = self.ragged(starts, counts, "u1")
-        blob = values.tobytes()
-        last = first + np.maximum(counts, 0)
-        zeros = np.concatenate(([0], np.cumsum(values == 0)))
-        cut = zeros[last] > zeros[first]
-        if blob.isascii():
-            text = blob.decode("ascii")
-            found = [text[a:b] for a, b in zip(first.tolist(), last.tolist())]
-            for row in np.flatnonzero(cut).tolist():
-                found[row] = text[first[row]:last[row]].split("\x00", 1)[0]
-            for row in np.flatnonzero(~present).tolist():
-                found[row] = None
+        rows = np.flatnonzero(counts >= 0)
+        if not len(rows):
             return found
-        for row in np.flatnonzero(present).tolist():
-            raw = blob[first[row]:last[row]].split(b"\x00", 1)[0]
+        at, lengths = starts[rows], counts[rows] + 1
+        if int((at + lengths).max()) <= self.size:
+            values, first = self.ragged(at, lengths, "u1")
+            zeros = values == 0
+            if int(zeros.sum()) == len(rows) and zeros[first + lengths - 1].all():
+                try:
+                    texts = values.tobytes().decode("utf-8").split("\x00")
+                except UnicodeDecodeError:
+                    pass
+                else:
+                    texts.pop()  # what follows the last terminator
+                    if len(rows) == len(counts):
+                        return list(texts)
+                    for row, text in zip(rows.tolist(), texts):
+                        found[row] = text
+                    return found
+        data = self.data
+        for row, start, count in zip(rows.tolist(), at.tolist(), (lengths - 1).tolist()):
+            raw = bytes(data[start:start + count]).split(b"\x00", 1)[0]
             try:
                 found[row] = raw.decode("utf-8")
             except UnicodeDecodeError as error:
@@ -467,10 +477,12 @@ class Columns:
         """
         present, target = self._targets(field)
         parent = self
-        positions = {int(r): i for i, r in enumerate(self.rows.tolist())}
+
+        def position(row: int) -> int:  # rows ascend
+            return int(np.searchsorted(parent.rows, row))
 
         def slow_table(row: int) -> Table:
-            found = parent.table(positions[row]).table(field)
+            found = parent.table(position(row)).table(field)
             assert found is not None
             return found
 
@@ -479,7 +491,7 @@ class Columns:
         for i in np.flatnonzero(sub.broken).tolist():
             row = int(sub.rows[i])
             self.errors.setdefault(row, sub.errors[row])
-            self.broken[positions[row]] = True
+            self.broken[position(row)] = True
         return present, sub
 
 
