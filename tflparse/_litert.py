@@ -208,15 +208,13 @@ def _shape_products(columns: TensorColumns) -> tuple[np.ndarray, np.ndarray]:
     """(element count of every tensor, whether that count is unsafe: a negative or huge dim)."""
     counts = np.maximum(columns.shape_count, 0)
     values, first = columns.fb.ragged(columns.shape_start, counts, "i4")
-    dims = values.astype(np.int64)
-    rows = np.repeat(np.arange(columns.count), counts)
     products = np.ones(columns.count, np.float64)
+    negative = np.zeros(columns.count, bool)
     present = np.flatnonzero(counts)
     if len(present):
         with np.errstate(over="ignore", invalid="ignore"):
-            products[present] = np.multiply.reduceat(dims.astype(np.float64), first[present])
-    negative = np.zeros(columns.count, bool)
-    np.logical_or.at(negative, rows, dims < 0)
+            products[present] = np.multiply.reduceat(values.astype(np.float64), first[present])
+        negative[present] = np.minimum.reduceat(values, first[present]) < 0
     unsafe = negative | ~np.isfinite(products) | (np.abs(products) > _SAFE_ELEMENTS)
     return np.where(unsafe, 0, products).astype(np.int64), unsafe
 
