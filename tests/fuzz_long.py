@@ -1,7 +1,8 @@
 """Long-running fuzzer: ``python tests/fuzz_long.py --minutes 30 [--seed-dir DIR]``.
 
-Mutates the fixtures and the shared models (and any ``--seed-dir``) with the strategies of
-``tests/fuzzing.py`` and exercises everything tflparse offers on each mutant. Each input gets
+Mutates the fixtures, the shared models (and any ``--seed-dir``) and generated models with
+the strategies of ``tests/fuzzing.py`` and exercises everything tflparse offers on each
+mutant. Each input gets
 a wall-clock budget (a hang is a failure). Every failure is written to
 ``tests/regressions/<sha1>.bin``, which ``tests/test_fuzz.py`` replays from then on.
 Prints the inputs tried, the time taken and the failures found; exits 1 if any.
@@ -22,9 +23,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from conftest import fixture_paths, shared_model_paths  # noqa: E402
-from fuzzing import exercise, mutations  # noqa: E402
+from fuzzing import exercise, fuzz_inputs  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 class Hang(Exception):
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
 
     @settings(max_examples=10**9, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(st.sampled_from(seed_bytes).flatmap(mutations))
+    @given(fuzz_inputs(seed_bytes))
     def one(data: bytes) -> None:
         nonlocal tried
         if time.monotonic() > deadline:

@@ -2,7 +2,8 @@
 
 ``mutations(seed_bytes)`` is a hypothesis strategy of corrupted models: bit flips, byte
 overwrites, truncations, splices, duplicated ranges, and 32-bit values written where the
-FlatBuffer keeps offsets (the root offset, vtable entries, vector lengths). ``exercise``
+FlatBuffer keeps offsets (the root offset, vtable entries, vector lengths).
+``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
 the documented kind.
 """
@@ -56,6 +57,25 @@ def mutations(draw: Any, seed: bytes) -> bytes:
             length = draw(st.integers(1, 64))
             data[at:at] = data[at:at + length]
     return bytes(data)
+
+
+def generated_models() -> st.SearchStrategy[bytes] | None:
+    """Models from both test generators, or None without the bindings ai-edge-litert ships."""
+    try:
+        from model_strategies import models
+        from modelgen import models as rule_breaking_models
+    except ImportError:
+        return None
+    return st.one_of(models(), rule_breaking_models().map(lambda case: case[0]))
+
+
+def fuzz_inputs(seeds: list[bytes]) -> st.SearchStrategy[bytes]:
+    """Corrupted copies of ``seeds`` and of generated models."""
+    sources = [st.sampled_from(seeds)] if seeds else []
+    generated = generated_models()
+    if generated is not None:
+        sources.append(generated)
+    return st.one_of(sources).flatmap(mutations)
 
 
 def _touch(value: Any) -> None:

@@ -1,7 +1,7 @@
 """Fuzzing: corrupted models give a model or InvalidModelError, quickly and within memory.
 
-Seeds are the fixtures and the shared models. Every input that ever broke this becomes a file
-in tests/regressions/ and is replayed here.
+Seeds are the fixtures, the shared models and hypothesis-generated models. Every input that
+ever broke this becomes a file in tests/regressions/ and is replayed here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, fixture_paths, shared_model_paths
-from fuzzing import exercise, mutations
+from fuzzing import exercise, fuzz_inputs
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
 SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
@@ -22,9 +21,8 @@ SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.bin"))
 
 
-@pytest.mark.skipif(not SMALL_SEEDS, reason="no seed models")
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=st.sampled_from(SMALL_SEEDS).flatmap(mutations))
+@given(data=fuzz_inputs(SMALL_SEEDS))
 def test_mutated_models(data: bytes) -> None:
     assert exercise(data) == []
 
