@@ -443,48 +443,49 @@ def _per_axis_count(ctx: Context) -> Iterator[Hit]:
                            "quantized dimension, or a single per-tensor scale")
 
 
-@rule("scale-zero", "error", "a quantization scale is 0")
-def _scale_zero(ctx: Context) -> Iterator[Hit]:
+def _bad_scales(ctx: Context, test: Callable[[np.ndarray], np.ndarray]
+                ) -> Iterator[tuple[TensorFacts, str, str]]:
+    """(tensor, which scales, the first one) where ``test`` flags any of a tensor's scales."""
     for t in ctx.affine_tensors():
         assert t.scale is not None
-        bad = t.scale == 0
+        bad = test(t.scale)
         if bad.any():
-            yield t.at(), (f"{_channels(bad, len(t.scale))} of this {t.type_name} tensor "
-                           "is 0: dequantized values are all 0 and requantizing divides by "
-                           "zero. Hint: use a tiny positive scale for all-zero channels")
+            yield t, _channels(bad, len(t.scale)), _first(t.scale, bad)
+
+
+@rule("scale-zero", "error", "a quantization scale is 0")
+def _scale_zero(ctx: Context) -> Iterator[Hit]:
+    for t, which, _ in _bad_scales(ctx, lambda scale: scale == 0):
+        yield t.at(), (f"{which} of this {t.type_name} tensor is 0: dequantized values are "
+                       "all 0 and requantizing divides by zero. Hint: use a tiny positive "
+                       "scale for all-zero channels")
 
 
 @rule("scale-negative", "error", "a quantization scale is negative")
 def _scale_negative(ctx: Context) -> Iterator[Hit]:
-    for t in ctx.affine_tensors():
-        assert t.scale is not None
-        bad = t.scale < 0
-        if bad.any():
-            yield t.at(), (f"{_channels(bad, len(t.scale))} is negative "
-                           f"({_first(t.scale, bad)}). Hint: scales must be positive; flip "
-                           "the sign of the stored values instead")
+    for t, which, first in _bad_scales(ctx, lambda scale: scale < 0):
+        yield t.at(), (f"{which} is negative ({first}). Hint: scales must be "
+                       "positive; flip the sign of the stored values instead")
 
 
 @rule("scale-nonfinite", "error", "a quantization scale is NaN or infinite")
 def _scale_nonfinite(ctx: Context) -> Iterator[Hit]:
-    for t in ctx.affine_tensors():
-        assert t.scale is not None
-        bad = ~np.isfinite(t.scale)
-        if bad.any():
-            yield t.at(), (f"{_channels(bad, len(t.scale))} is {_first(t.scale, bad)}. "
-                           "Hint: the calibration range was empty or infinite; recalibrate")
+    for t, which, first in _bad_scales(ctx, lambda scale: ~np.isfinite(scale)):
+        yield t.at(), (f"{which} is {first}. Hint: the calibration range was "
+                       "empty or infinite; recalibrate")
 
 
 @rule("scale-subnormal", "warning", "a quantization scale is a float32 subnormal")
 def _scale_subnormal(ctx: Context) -> Iterator[Hit]:
-    for t in ctx.affine_tensors():
-        assert t.scale is not None
-        magnitude = np.abs(t.scale)
-        bad = (magnitude > 0) & (magnitude < _F32_TINY)
-        if bad.any():
-            yield t.at(), (f"{_channels(bad, len(t.scale))} is subnormal "
-                           f"({_first(t.scale, bad)}): its inverse overflows and fixed-point "
-                           "multipliers lose precision. Hint: clamp scales to >= 1.2e-38")
+    def subnormal(scale: np.ndarray) -> np.ndarray:
+        magnitude = np.abs(scale)
+        found: np.ndarray = (magnitude > 0) & (magnitude < _F32_TINY)
+        return found
+
+    for t, which, first in _bad_scales(ctx, subnormal):
+        yield t.at(), (f"{which} is subnormal ({first}): its inverse "
+                       "overflows and fixed-point multipliers lose precision. Hint: clamp "
+                       "scales to >= 1.2e-38")
 
 
 @rule("zero-point-range", "error", "a zero point does not fit the tensor's integer type")
