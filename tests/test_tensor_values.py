@@ -159,3 +159,12 @@ def test_densify_matches_litert_densify_kernel(
     (theirs,) = run_litert(data, [1])
     ours = tflparse.load(data).subgraphs[0].tensors[0].to_array()
     assert ours.tobytes() == theirs.tobytes() and ours.shape == theirs.shape
+
+
+def test_densify_scalar_is_its_one_stored_value() -> None:
+    from tflparse.data import densify
+
+    found = densify(np.array([7.5], np.float32), [], [], [], [])
+    assert found.shape == () and found[()] == np.float32(7.5)
+    with pytest.raises(tflparse.InvalidModelError):
+        densify(np.zeros(0, np.float32), [], [], [], [])

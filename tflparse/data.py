@@ -153,7 +153,10 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
                 _place(dense, flat_values, position, coords, order, blocks, block_size, rank)
             coords.pop()
 
-    visit(0, 0, [])
+    if dims:
+        visit(0, 0, [])
+    else:  # a scalar: no dimension to traverse, one value
+        _place(dense, flat_values, position, [], order, blocks, block_size, rank)
     return dense
 
 
