@@ -5,8 +5,11 @@ status says whether the committed module is current.
 
 Only the part of the FlatBuffers IDL that ``tflite.fbs`` uses is understood: ``enum``,
 ``union``, ``table`` (scalar, string, vector, table and union fields, defaults, the
-``deprecated`` attribute), ``namespace``, ``file_identifier``, ``file_extension`` and
-``root_type``.
+``deprecated`` attribute, the table attribute ``layout_only``), ``attribute``,
+``namespace``, ``file_identifier``, ``file_extension`` and ``root_type``.
+
+Every table gets an entry in ``LAYOUTS`` (what the verifier walks); tables that are not
+``layout_only`` also get a class of named field descriptors.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class Field:
 class Table:
     name: str
     fields: list[Field] = field(default_factory=list)
+    layout_only: bool = False
 
 
 def _strip_comments(text: str) -> str:
@@ -70,8 +74,8 @@ def parse(text: str) -> tuple[dict[str, Enum], dict[str, Union], dict[str, Table
     decl = re.compile(
         r"\s*(?:(enum)\s+(\w+)\s*:\s*(\w+)\s*\{([^}]*)\}"
         r"|(union)\s+(\w+)\s*(?:\{([^}]*)\}|;)"
-        r"|(table)\s+(\w+)\s*\{([^}]*)\}"
-        r"|(namespace|root_type|file_extension)\s+[^;]+;"
+        r"|(table)\s+(\w+)\s*(?:\((\w+)\))?\s*\{([^}]*)\}"
+        r"|(namespace|root_type|file_extension|attribute)\s+[^;]+;"
         r"|file_identifier\s+\"(\w{4})\"\s*;)"
     )
     while pos < len(text.rstrip()):
@@ -91,8 +95,8 @@ def parse(text: str) -> tuple[dict[str, Enum], dict[str, Union], dict[str, Table
                 m.group(6), [s.strip() for s in members.split(",") if s.strip()]
             )
         elif m.group(8):
-            tb = Table(m.group(9))
-            for line in filter(None, (s.strip() for s in m.group(10).split(";"))):
+            tb = Table(m.group(9), layout_only=m.group(10) == "layout_only")
+            for line in filter(None, (s.strip() for s in m.group(11).split(";"))):
                 fm = re.fullmatch(
                     r"(\w+)\s*:\s*(\[?\w+\]?)\s*(?:=\s*([-\w.]+))?\s*(?:\(([^)]*)\))?", line
                 )
@@ -103,8 +107,8 @@ def parse(text: str) -> tuple[dict[str, Enum], dict[str, Union], dict[str, Table
                     Field(fm.group(1), fm.group(2), fm.group(3), "deprecated" in attrs)
                 )
             tables[tb.name] = tb
-        elif m.group(12):
-            identifier = m.group(12)
+        elif m.group(13):
+            identifier = m.group(13)
     return enums, unions, tables, identifier
 
 
@@ -160,11 +164,18 @@ def render(text: str) -> str:
         out += [f"    {name} = {value}" for name, value in en.members]
         out += ["", ""]
     for un in unions.values():
+        if len(un.members) > LARGE_ENUM:
+            out.append(f"class {un.name}:")
+            out.append(f'    """Type tags of union ``{un.name}``; member tables in '
+                       f'``UNION_MEMBERS``."""')
+            out.append("")
+            out.append("    NONE = 0")
+            out += [f"    {name} = {i}" for i, name in enumerate(un.members, 1)]
+            out += ["", ""]
+            continue
         out.append(f"class {un.name}(IntEnum):")
         out.append("    NONE = 0")
         out += [f"    {name} = {i}" for i, name in enumerate(un.members, 1)]
-        if not un.members:
-            out.append("    # member tables are not described; the type tag is kept as a number")
         out += ["", ""]
     out += [
         "class Scalar(NamedTuple):",
@@ -196,6 +207,8 @@ def render(text: str) -> str:
         "",
     ]
     for tb in tables.values():
+        if tb.layout_only:
+            continue
         out.append(f"class {tb.name}:")
         out.append(f'    """Field layout of table ``{tb.name}``."""')
         out.append("")
@@ -230,9 +243,68 @@ def render(text: str) -> str:
             else:
                 out.append(f"    {const} = Ref({f.name!r}, {vo}, {f.type!r})")
         out += ["", ""]
+    out += _layouts(enums, unions, tables)
     while out and out[-1] == "":
         out.pop()
     return "\n".join(out) + "\n"
+
+
+def _layouts(enums: dict[str, Enum], unions: dict[str, Union], tables: dict[str, Table]
+             ) -> list[str]:
+    """``LAYOUTS`` and ``UNION_MEMBERS``: every table's fields as the verifier checks them."""
+    out = [
+        "# Each table's fields as the verifier checks them: (vtable offset, kind, target, name).",
+        "# Kinds: 's<n>' an n-byte scalar; 'str' a string; 'v<n>' a vector of n-byte",
+        "# scalars; 'vstr' a vector of strings; 'vtab' a vector of tables; 'tab' a table;",
+        "# 'uni' a union value (its type tag is the 1-byte field just before it).",
+        "# Deprecated fields are left out.",
+        "LAYOUTS: dict[str, tuple[tuple[int, str, str, str], ...]] = {",
+    ]
+    for tb in tables.values():
+        entries = []
+        slot = 0
+        for f in tb.fields:
+            vo = 4 + 2 * slot
+            if f.type in unions:
+                slot += 2
+                if not f.deprecated:
+                    entries += [f"({vo}, 's1', '', '{f.name}_type')",
+                                f"({vo + 2}, 'uni', {f.type!r}, {f.name!r})"]
+                continue
+            slot += 1
+            if f.deprecated:
+                continue
+            entries.append(f"({vo}, {_kind(f.type, enums)!r}, {_target(f.type, enums)!r}, "
+                           f"{f.name!r})")
+        out.append(f"    {tb.name!r}: (")
+        out += [f"        {entry}," for entry in entries]
+        out.append("    ),")
+    out += ["}", "", "UNION_MEMBERS: dict[str, tuple[str, ...]] = {"]
+    for un in unions.values():
+        out.append(f"    {un.name!r}: (")
+        out += [f"        {member!r}," for member in un.members]
+        out.append("    ),")
+    out += ["}", "", ""]
+    return out
+
+
+def _size(name: str, enums: dict[str, Enum]) -> int | None:
+    base = enums[name].base if name in enums else name
+    return SCALARS[base][1] if base in SCALARS else None
+
+
+def _kind(type_: str, enums: dict[str, Enum]) -> str:
+    if type_.startswith("["):
+        elem = type_[1:-1]
+        size = _size(elem, enums)
+        return f"v{size}" if size else "vstr" if elem == "string" else "vtab"
+    size = _size(type_, enums)
+    return f"s{size}" if size else "str" if type_ == "string" else "tab"
+
+
+def _target(type_: str, enums: dict[str, Enum]) -> str:
+    name = type_.strip("[]")
+    return "" if name in SCALARS or name in enums or name == "string" else name
 
 
 def main(argv: list[str]) -> int:

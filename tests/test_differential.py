@@ -6,7 +6,8 @@ call and is reported as "LiteRT crashes here". Models: every file in ../shared/m
 fixtures, and hypothesis-generated models from two generators: ``model_strategies`` (every
 schema feature, quantization, sparsity, operators that LiteRT treats specially) and
 ``modelgen`` (models that also break one of LiteRT's construction rules, or are truncated or
-mislabelled).
+mislabelled); and corrupted copies of all of these (``fuzzing.fuzz_inputs``), where LiteRT's
+flatbuffer verifier must refuse exactly what ours refuses.
 
 BFLOAT16's dtype depends on whether ml_dtypes was imported (FACTS §3.5): each model runs
 against a LiteRT worker that did or did not import it, and tflparse is pinned to match.
@@ -21,11 +22,12 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from conftest import fixture_paths, shared_models_param
+from conftest import fixture_paths, shared_model_paths, shared_models_param
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
+from fuzzing import fuzz_inputs  # noqa: E402
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse  # noqa: E402
 from model_strategies import models  # noqa: E402
 from modelgen import models as rule_breaking_models  # noqa: E402
@@ -86,3 +88,13 @@ def test_generated_model_breaking_rules(workers: dict[bool, LiteRT], case: tuple
     data, description = case
     note(description)
     check_model(workers, data, with_ml_dtypes)
+
+
+SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
+               if p.stat().st_size <= 64_000]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=fuzz_inputs(SMALL_SEEDS))
+def test_corrupted_model(workers: dict[bool, LiteRT], data: bytes) -> None:
+    check_model(workers, data)

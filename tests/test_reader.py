@@ -77,12 +77,21 @@ def test_vtable_size_too_large() -> None:
         tflparse.load(bytes(good))
 
 
-def test_field_outside_its_table() -> None:
+def test_field_past_the_end_of_the_file() -> None:
     good = bytearray(table_bytes([struct.pack("<I", 3)], [4]))
-    struct.pack_into("<H", good, 12, 200)  # version field offset beyond the table size
+    struct.pack_into("<H", good, 12, 200)  # the version field's offset points past the end
     model = tflparse.load(bytes(good))
-    with pytest.raises(InvalidModelError, match=r"version: field .* outside its table"):
+    with pytest.raises(InvalidModelError,
+                       match=r"^version: 4-byte field at offset 0xd8 runs past the end"):
         _ = model.version
+
+
+def test_vtable_without_fields_reads_as_defaults() -> None:
+    # A vtable of size 0 (as the verifier allows) holds no fields: every field is absent.
+    good = bytearray(table_bytes([struct.pack("<I", 3)], [4]))
+    struct.pack_into("<H", good, 8, 0)
+    model = tflparse.load(bytes(good))
+    assert model.version == 0 and len(model.subgraphs) == 0
 
 
 def test_version_reads_from_minimal_table() -> None:

@@ -132,3 +132,66 @@ def test_builtin_operator_names_match_official() -> None:
     assert expected == S.BUILTIN_OPERATOR_NAMES
     for value, name in S.BUILTIN_OPERATOR_NAMES.items():
         assert getattr(S.BuiltinOperator, name) == value
+
+
+# -- the layouts the verifier walks ----------------------------------------------------------
+
+PREPEND_SIZES = {"Bool": 1, "Int8": 1, "Uint8": 1, "Int16": 2, "Uint16": 2, "Int32": 4,
+                 "Uint32": 4, "Int64": 8, "Uint64": 8, "Float32": 4, "Float64": 8}
+FLAG_SIZES = {f"{k}Flags": v for k, v in PREPEND_SIZES.items()}
+
+
+def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
+    """(kind, target) of an offset field, from the official accessor that reads it."""
+    body_of = re.compile(r"    def (\w+)\(self(?:, j)?\):\n((?:        .*\n)+)")
+    start = OFFICIAL_SOURCE.index(f"class {table}(object)")
+    end = OFFICIAL_SOURCE.find("\nclass ", start + 1)
+    for name, body in body_of.findall(OFFICIAL_SOURCE[start:end]):
+        if f"self._tab.Offset({voffset})" not in body or name.endswith(
+                ("Length", "IsNone", "AsNumpy")):
+            continue
+        table_type = re.search(r"obj = (\w+)\(\)", body)
+        if "self._tab.Union(" in body:
+            return "uni", ""
+        if "self._tab.Vector(o)" in body:
+            if "self._tab.String(" in body:
+                return "vstr", ""
+            if "Indirect" in body:
+                assert table_type
+                return "vtab", table_type.group(1)
+            flags = re.search(r"number_types\.(\w+Flags), a", body)
+            assert flags
+            return f"v{FLAG_SIZES[flags.group(1)]}", ""
+        if "self._tab.String(" in body:
+            return "str", ""
+        assert table_type, f"{table} field at {voffset}"
+        return "tab", table_type.group(1)
+    raise AssertionError(f"no official accessor reads {table} at {voffset}")
+
+
+@pytest.mark.parametrize("table", sorted(S.LAYOUTS))
+def test_layout_matches_official(table: str) -> None:
+    ours = {voffset: (kind, target) for voffset, kind, target, _ in S.LAYOUTS[table]}
+    theirs = {}
+    for slot, prepend, _ in official_slots(table).values():
+        voffset = 4 + 2 * slot
+        if prepend == "UOffsetTRelative":
+            theirs[voffset] = official_offset_kind(table, voffset)
+        else:
+            theirs[voffset] = (f"s{PREPEND_SIZES[prepend]}", "")
+    union_values = {v for v, (kind, _) in ours.items() if kind == "uni"}
+    assert {v: k for v, (k, t) in ours.items()} == {v: k for v, (k, t) in theirs.items()}
+    for voffset, (kind, target) in ours.items():
+        if kind in ("tab", "vtab"):
+            assert target == theirs[voffset][1], f"{table} field at {voffset}"
+        if kind == "uni":
+            assert ours[voffset - 2][0] == "s1", "a union value follows its 1-byte type tag"
+    assert all(v - 2 in ours for v in union_values)
+
+
+@pytest.mark.parametrize("union", sorted(S.UNION_MEMBERS))
+def test_union_members_match_official(union: str) -> None:
+    theirs = sorted((v, k) for k, v in vars(getattr(official, union)).items()
+                    if not k.startswith("_") and k != "NONE")
+    assert [k for _, k in theirs] == list(S.UNION_MEMBERS[union])
+    assert [v for v, _ in theirs] == list(range(1, len(theirs) + 1))

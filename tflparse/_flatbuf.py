@@ -207,25 +207,22 @@ class FlatBuffer:
 class Table:
     """One table of the buffer, with its vtable located and checked."""
 
-    __slots__ = ("fb", "pos", "vt", "vt_size", "obj_size", "where")
+    __slots__ = ("fb", "pos", "vt", "vt_size", "where")
 
     def __init__(self, fb: FlatBuffer, pos: int, where: str) -> None:
         self.fb = fb
         self.pos = pos
         self.where = where
         vt = pos - fb.i32(pos, where or "root table")
-        if vt < 0 or vt + 4 > fb.size:
+        if vt < 0 or vt + 2 > fb.size:
             raise fb.fail(where or "root table",
                           f"table at {pos:#x} has its vtable at {vt:#x}, outside the file "
                           f"({fb.size} bytes)")
         self.vt = vt
-        self.vt_size = fb.u16(vt, where or "root table")
-        self.obj_size = fb.u16(vt + 2, where or "root table")
-        if self.vt_size < 4 or self.vt_size % 2 or vt + self.vt_size > fb.size:
+        self.vt_size = fb.u16(vt, where or "root table")  # < 4: a table without fields
+        if self.vt_size % 2 or vt + self.vt_size > fb.size:
             raise fb.fail(where or "root table",
                           f"vtable at {vt:#x} declares a bad size {self.vt_size}")
-        if self.obj_size < 4 or pos + self.obj_size > fb.size:
-            raise fb.past_end(where or "root table", f"table of {self.obj_size} bytes", pos)
 
     def _field(self, voffset: int, size: int, name: str) -> int:
         """Position of a field's bytes, or 0 when the field is absent."""
@@ -234,11 +231,8 @@ class Table:
         offset: int = _U16.unpack_from(self.fb.data, self.vt + voffset)[0]
         if offset == 0:
             return 0
-        if offset + size > self.obj_size:
-            raise self.fb.fail(
-                self.path(name),
-                f"field at table offset {offset} lies outside its table of {self.obj_size} bytes",
-            )
+        if self.pos + offset + size > self.fb.size:
+            raise self.fb.past_end(self.path(name), f"{size}-byte field", self.pos + offset)
         return self.pos + offset
 
     def path(self, name: str) -> str:
@@ -354,7 +348,7 @@ class Columns:
     ``broken`` and reads as if the field were absent, so the other rows stay readable.
     """
 
-    __slots__ = ("fb", "pos", "rows", "where", "vt", "vt_size", "obj_size", "broken", "errors",
+    __slots__ = ("fb", "pos", "rows", "where", "vt", "vt_size", "broken", "errors",
                  "_slow_table")
 
     def __init__(self, fb: FlatBuffer, pos: np.ndarray, rows: np.ndarray, where: str,
@@ -372,12 +366,10 @@ class Columns:
         self._fail(pos + 4 > size, None)
         pos = np.where(self.broken, 0, pos)
         vt = pos - fb.gather(pos, "i4").astype(np.int64)
-        self._fail((vt < 0) | (vt + 4 > size), None)
+        self._fail((vt < 0) | (vt + 2 > size), None)
         self.vt = vt = np.where(self.broken, 0, vt)
-        self.vt_size = fb.gather(vt, "u2").astype(np.int64)
-        self.obj_size = fb.gather(vt + 2, "u2").astype(np.int64)
-        self._fail((self.vt_size < 4) | (self.vt_size % 2 == 1) | (vt + self.vt_size > size)
-                   | (self.obj_size < 4) | (pos + self.obj_size > size), None)
+        self.vt_size = fb.gather(vt, "u2").astype(np.int64)  # < 4: no fields
+        self._fail((self.vt_size % 2 == 1) | (vt + self.vt_size > size), None)
         self.vt_size[self.broken] = 0  # a broken row has no fields
 
     @classmethod
@@ -423,7 +415,7 @@ class Columns:
         offsets = np.zeros(len(self.pos), np.int64)
         present = np.flatnonzero(self.vt_size > voffset)
         offsets[present] = self.fb.gather(self.vt[present] + voffset, "u2")
-        bad = (offsets != 0) & (offsets + size > self.obj_size)
+        bad = (offsets != 0) & (self.pos + offsets + size > self.fb.size)
         if bad.any():
             self._fail(bad, lambda t: t._field(voffset, size, name))
             offsets[self.broken] = 0

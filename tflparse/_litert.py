@@ -29,6 +29,7 @@ from ._schema import (
     QuantizationDetails,
     TensorType,
 )
+from ._verify import verify
 from .model import (
     Model,
     MultiAxisQuantization,
@@ -490,6 +491,10 @@ def not_a_flatbuffer(error: InvalidModelError) -> InvalidModelError:
 
 def construct(model: Model) -> Constructed:
     """Apply LiteRT's construction checks; raise ``InvalidModelError`` where it refuses."""
+    try:
+        verify(model._fb)
+    except InvalidModelError as error:
+        raise not_a_flatbuffer(error) from error
     builder = _Builder(model)
     try:
         return builder.build()

@@ -494,14 +494,163 @@ class SparseIndexVector(IntEnum):
     Uint8Vector = 3
 
 
-class BuiltinOptions(IntEnum):
+class BuiltinOptions:
+    """Type tags of union ``BuiltinOptions``; member tables in ``UNION_MEMBERS``."""
+
     NONE = 0
-    # member tables are not described; the type tag is kept as a number
+    Conv2DOptions = 1
+    DepthwiseConv2DOptions = 2
+    ConcatEmbeddingsOptions = 3
+    LSHProjectionOptions = 4
+    Pool2DOptions = 5
+    SVDFOptions = 6
+    RNNOptions = 7
+    FullyConnectedOptions = 8
+    SoftmaxOptions = 9
+    ConcatenationOptions = 10
+    AddOptions = 11
+    L2NormOptions = 12
+    LocalResponseNormalizationOptions = 13
+    LSTMOptions = 14
+    ResizeBilinearOptions = 15
+    CallOptions = 16
+    ReshapeOptions = 17
+    SkipGramOptions = 18
+    SpaceToDepthOptions = 19
+    EmbeddingLookupSparseOptions = 20
+    MulOptions = 21
+    PadOptions = 22
+    GatherOptions = 23
+    BatchToSpaceNDOptions = 24
+    SpaceToBatchNDOptions = 25
+    TransposeOptions = 26
+    ReducerOptions = 27
+    SubOptions = 28
+    DivOptions = 29
+    SqueezeOptions = 30
+    SequenceRNNOptions = 31
+    StridedSliceOptions = 32
+    ExpOptions = 33
+    TopKV2Options = 34
+    SplitOptions = 35
+    LogSoftmaxOptions = 36
+    CastOptions = 37
+    DequantizeOptions = 38
+    MaximumMinimumOptions = 39
+    ArgMaxOptions = 40
+    LessOptions = 41
+    NegOptions = 42
+    PadV2Options = 43
+    GreaterOptions = 44
+    GreaterEqualOptions = 45
+    LessEqualOptions = 46
+    SelectOptions = 47
+    SliceOptions = 48
+    TransposeConvOptions = 49
+    SparseToDenseOptions = 50
+    TileOptions = 51
+    ExpandDimsOptions = 52
+    EqualOptions = 53
+    NotEqualOptions = 54
+    ShapeOptions = 55
+    PowOptions = 56
+    ArgMinOptions = 57
+    FakeQuantOptions = 58
+    PackOptions = 59
+    LogicalOrOptions = 60
+    OneHotOptions = 61
+    LogicalAndOptions = 62
+    LogicalNotOptions = 63
+    UnpackOptions = 64
+    FloorDivOptions = 65
+    SquareOptions = 66
+    ZerosLikeOptions = 67
+    FillOptions = 68
+    BidirectionalSequenceLSTMOptions = 69
+    BidirectionalSequenceRNNOptions = 70
+    UnidirectionalSequenceLSTMOptions = 71
+    FloorModOptions = 72
+    RangeOptions = 73
+    ResizeNearestNeighborOptions = 74
+    LeakyReluOptions = 75
+    SquaredDifferenceOptions = 76
+    MirrorPadOptions = 77
+    AbsOptions = 78
+    SplitVOptions = 79
+    UniqueOptions = 80
+    ReverseV2Options = 81
+    AddNOptions = 82
+    GatherNdOptions = 83
+    CosOptions = 84
+    WhereOptions = 85
+    RankOptions = 86
+    ReverseSequenceOptions = 87
+    MatrixDiagOptions = 88
+    QuantizeOptions = 89
+    MatrixSetDiagOptions = 90
+    HardSwishOptions = 91
+    IfOptions = 92
+    WhileOptions = 93
+    DepthToSpaceOptions = 94
+    NonMaxSuppressionV4Options = 95
+    NonMaxSuppressionV5Options = 96
+    ScatterNdOptions = 97
+    SelectV2Options = 98
+    DensifyOptions = 99
+    SegmentSumOptions = 100
+    BatchMatMulOptions = 101
+    CumsumOptions = 102
+    CallOnceOptions = 103
+    BroadcastToOptions = 104
+    Rfft2dOptions = 105
+    Conv3DOptions = 106
+    HashtableOptions = 107
+    HashtableFindOptions = 108
+    HashtableImportOptions = 109
+    HashtableSizeOptions = 110
+    VarHandleOptions = 111
+    ReadVariableOptions = 112
+    AssignVariableOptions = 113
+    RandomOptions = 114
+    BucketizeOptions = 115
+    GeluOptions = 116
+    DynamicUpdateSliceOptions = 117
+    UnsortedSegmentProdOptions = 118
+    UnsortedSegmentMaxOptions = 119
+    UnsortedSegmentMinOptions = 120
+    UnsortedSegmentSumOptions = 121
+    ATan2Options = 122
+    SignOptions = 123
+    BitcastOptions = 124
+    BitwiseXorOptions = 125
+    RightShiftOptions = 126
 
 
 class BuiltinOptions2(IntEnum):
     NONE = 0
-    # member tables are not described; the type tag is kept as a number
+    StablehloConcatenateOptions = 1
+    StablehloBroadcastInDimOptions = 2
+    StablehloSliceOptions = 3
+    StablehloConvolutionOptions = 4
+    StablehloCustomCallOptions = 5
+    StablehloReduceOptions = 6
+    StablehloScatterOptions = 7
+    StablehloCompareOptions = 8
+    StablehloDynamicSliceOptions = 9
+    StablehloPadOptions = 10
+    StablehloIotaOptions = 11
+    StablehloDotGeneralOptions = 12
+    StablehloReduceWindowOptions = 13
+    StablehloSortOptions = 14
+    StablehloWhileOptions = 15
+    StablehloGatherOptions = 16
+    StablehloTransposeOptions = 17
+    DilateOptions = 18
+    StablehloRngBitGeneratorOptions = 19
+    ReduceWindowOptions = 20
+    StableHLOCompositeOptions = 21
+    StablehloShiftLeftOptions = 22
+    StablehloCaseOptions = 23
 
 
 class Scalar(NamedTuple):
@@ -737,3 +886,835 @@ class Model:
     SIGNATURE_DEFS = Vector('signature_defs', 18, 'SignatureDef', 4)
     EXTERNAL_BUFFER_GROUPS = Vector('external_buffer_groups', 20, 'ExternalBufferGroup', 4)
     EXTERNAL_BUFFERS = Vector('external_buffers', 22, 'ExternalBuffer', 4)
+
+
+# Each table's fields as the verifier checks them: (vtable offset, kind, target, name).
+# Kinds: 's<n>' an n-byte scalar; 'str' a string; 'v<n>' a vector of n-byte
+# scalars; 'vstr' a vector of strings; 'vtab' a vector of tables; 'tab' a table;
+# 'uni' a union value (its type tag is the 1-byte field just before it).
+# Deprecated fields are left out.
+LAYOUTS: dict[str, tuple[tuple[int, str, str, str], ...]] = {
+    'CustomQuantization': (
+        (4, 'v1', '', 'custom'),
+    ),
+    'BlockwiseQuantization': (
+        (4, 's4', '', 'scales'),
+        (6, 's4', '', 'zero_points'),
+        (8, 's4', '', 'block_size'),
+        (10, 'v4', '', 'block_shape'),
+    ),
+    'MultiAxisQuantization': (
+        (4, 's4', '', 'scales'),
+        (6, 's4', '', 'zero_points'),
+        (8, 's4', '', 'block_size'),
+        (10, 'v4', '', 'quantized_dimensions'),
+    ),
+    'QuantizationParameters': (
+        (4, 'v4', '', 'min'),
+        (6, 'v4', '', 'max'),
+        (8, 'v4', '', 'scale'),
+        (10, 'v8', '', 'zero_point'),
+        (12, 's1', '', 'details_type'),
+        (14, 'uni', 'QuantizationDetails', 'details'),
+        (16, 's4', '', 'quantized_dimension'),
+    ),
+    'Int32Vector': (
+        (4, 'v4', '', 'values'),
+    ),
+    'Uint16Vector': (
+        (4, 'v2', '', 'values'),
+    ),
+    'Uint8Vector': (
+        (4, 'v1', '', 'values'),
+    ),
+    'DimensionMetadata': (
+        (4, 's1', '', 'format'),
+        (6, 's4', '', 'dense_size'),
+        (8, 's1', '', 'array_segments_type'),
+        (10, 'uni', 'SparseIndexVector', 'array_segments'),
+        (12, 's1', '', 'array_indices_type'),
+        (14, 'uni', 'SparseIndexVector', 'array_indices'),
+    ),
+    'SparsityParameters': (
+        (4, 'v4', '', 'traversal_order'),
+        (6, 'v4', '', 'block_map'),
+        (8, 'vtab', 'DimensionMetadata', 'dim_metadata'),
+    ),
+    'VariantSubType': (
+        (4, 'v4', '', 'shape'),
+        (6, 's1', '', 'type'),
+        (8, 's1', '', 'has_rank'),
+    ),
+    'Tensor': (
+        (4, 'v4', '', 'shape'),
+        (6, 's1', '', 'type'),
+        (8, 's4', '', 'buffer'),
+        (10, 'str', '', 'name'),
+        (12, 'tab', 'QuantizationParameters', 'quantization'),
+        (14, 's1', '', 'is_variable'),
+        (16, 'tab', 'SparsityParameters', 'sparsity'),
+        (18, 'v4', '', 'shape_signature'),
+        (20, 's1', '', 'has_rank'),
+        (22, 'vtab', 'VariantSubType', 'variant_tensors'),
+        (24, 's4', '', 'external_buffer'),
+    ),
+    'Conv2DOptions': (
+        (4, 's1', '', 'padding'),
+        (6, 's4', '', 'stride_w'),
+        (8, 's4', '', 'stride_h'),
+        (10, 's1', '', 'fused_activation_function'),
+        (12, 's4', '', 'dilation_w_factor'),
+        (14, 's4', '', 'dilation_h_factor'),
+        (16, 's1', '', 'quantized_bias_type'),
+    ),
+    'DepthwiseConv2DOptions': (
+        (4, 's1', '', 'padding'),
+        (6, 's4', '', 'stride_w'),
+        (8, 's4', '', 'stride_h'),
+        (10, 's4', '', 'depth_multiplier'),
+        (12, 's1', '', 'fused_activation_function'),
+        (14, 's4', '', 'dilation_w_factor'),
+        (16, 's4', '', 'dilation_h_factor'),
+    ),
+    'ConcatEmbeddingsOptions': (
+        (4, 's4', '', 'num_channels'),
+        (6, 'v4', '', 'num_columns_per_channel'),
+        (8, 'v4', '', 'embedding_dim_per_channel'),
+    ),
+    'LSHProjectionOptions': (
+        (4, 's1', '', 'type'),
+    ),
+    'Pool2DOptions': (
+        (4, 's1', '', 'padding'),
+        (6, 's4', '', 'stride_w'),
+        (8, 's4', '', 'stride_h'),
+        (10, 's4', '', 'filter_width'),
+        (12, 's4', '', 'filter_height'),
+        (14, 's1', '', 'fused_activation_function'),
+    ),
+    'SVDFOptions': (
+        (4, 's4', '', 'rank'),
+        (6, 's1', '', 'fused_activation_function'),
+        (8, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'RNNOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'FullyConnectedOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's1', '', 'weights_format'),
+        (8, 's1', '', 'keep_num_dims'),
+        (10, 's1', '', 'asymmetric_quantize_inputs'),
+        (12, 's1', '', 'quantized_bias_type'),
+        (14, 'v1', '', 'quant_spec'),
+    ),
+    'SoftmaxOptions': (
+        (4, 's4', '', 'beta'),
+    ),
+    'ConcatenationOptions': (
+        (4, 's4', '', 'axis'),
+        (6, 's1', '', 'fused_activation_function'),
+    ),
+    'AddOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's1', '', 'pot_scale_int16'),
+    ),
+    'L2NormOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+    ),
+    'LocalResponseNormalizationOptions': (
+        (4, 's4', '', 'radius'),
+        (6, 's4', '', 'bias'),
+        (8, 's4', '', 'alpha'),
+        (10, 's4', '', 'beta'),
+    ),
+    'ResizeBilinearOptions': (
+        (8, 's1', '', 'align_corners'),
+        (10, 's1', '', 'half_pixel_centers'),
+    ),
+    'CallOptions': (
+        (4, 's4', '', 'subgraph'),
+    ),
+    'ReshapeOptions': (
+        (4, 'v4', '', 'new_shape'),
+    ),
+    'SkipGramOptions': (
+        (4, 's4', '', 'ngram_size'),
+        (6, 's4', '', 'max_skip_size'),
+        (8, 's1', '', 'include_all_ngrams'),
+    ),
+    'SpaceToDepthOptions': (
+        (4, 's4', '', 'block_size'),
+    ),
+    'EmbeddingLookupSparseOptions': (
+        (4, 's1', '', 'combiner'),
+    ),
+    'MulOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+    ),
+    'PadOptions': (
+    ),
+    'GatherOptions': (
+        (4, 's4', '', 'axis'),
+        (6, 's4', '', 'batch_dims'),
+    ),
+    'BatchToSpaceNDOptions': (
+    ),
+    'SpaceToBatchNDOptions': (
+    ),
+    'TransposeOptions': (
+    ),
+    'ReducerOptions': (
+        (4, 's1', '', 'keep_dims'),
+    ),
+    'SubOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's1', '', 'pot_scale_int16'),
+    ),
+    'DivOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+    ),
+    'SqueezeOptions': (
+        (4, 'v4', '', 'squeeze_dims'),
+    ),
+    'SequenceRNNOptions': (
+        (4, 's1', '', 'time_major'),
+        (6, 's1', '', 'fused_activation_function'),
+        (8, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'StridedSliceOptions': (
+        (4, 's4', '', 'begin_mask'),
+        (6, 's4', '', 'end_mask'),
+        (8, 's4', '', 'ellipsis_mask'),
+        (10, 's4', '', 'new_axis_mask'),
+        (12, 's4', '', 'shrink_axis_mask'),
+        (14, 's1', '', 'offset'),
+    ),
+    'ExpOptions': (
+    ),
+    'TopKV2Options': (
+    ),
+    'SplitOptions': (
+        (4, 's4', '', 'num_splits'),
+    ),
+    'LogSoftmaxOptions': (
+    ),
+    'CastOptions': (
+        (4, 's1', '', 'in_data_type'),
+        (6, 's1', '', 'out_data_type'),
+    ),
+    'DequantizeOptions': (
+    ),
+    'MaximumMinimumOptions': (
+    ),
+    'ArgMaxOptions': (
+        (4, 's1', '', 'output_type'),
+    ),
+    'LessOptions': (
+    ),
+    'NegOptions': (
+    ),
+    'PadV2Options': (
+    ),
+    'GreaterOptions': (
+    ),
+    'GreaterEqualOptions': (
+    ),
+    'LessEqualOptions': (
+    ),
+    'SelectOptions': (
+    ),
+    'SliceOptions': (
+    ),
+    'TransposeConvOptions': (
+        (4, 's1', '', 'padding'),
+        (6, 's4', '', 'stride_w'),
+        (8, 's4', '', 'stride_h'),
+        (10, 's1', '', 'fused_activation_function'),
+        (12, 's1', '', 'quantized_bias_type'),
+    ),
+    'SparseToDenseOptions': (
+        (4, 's1', '', 'validate_indices'),
+    ),
+    'TileOptions': (
+    ),
+    'ExpandDimsOptions': (
+    ),
+    'EqualOptions': (
+    ),
+    'NotEqualOptions': (
+    ),
+    'ShapeOptions': (
+        (4, 's1', '', 'out_type'),
+    ),
+    'PowOptions': (
+    ),
+    'ArgMinOptions': (
+        (4, 's1', '', 'output_type'),
+    ),
+    'FakeQuantOptions': (
+        (4, 's4', '', 'min'),
+        (6, 's4', '', 'max'),
+        (8, 's4', '', 'num_bits'),
+        (10, 's1', '', 'narrow_range'),
+    ),
+    'PackOptions': (
+        (4, 's4', '', 'values_count'),
+        (6, 's4', '', 'axis'),
+    ),
+    'LogicalOrOptions': (
+    ),
+    'OneHotOptions': (
+        (4, 's4', '', 'axis'),
+    ),
+    'LogicalAndOptions': (
+    ),
+    'LogicalNotOptions': (
+    ),
+    'UnpackOptions': (
+        (4, 's4', '', 'num'),
+        (6, 's4', '', 'axis'),
+    ),
+    'FloorDivOptions': (
+    ),
+    'SquareOptions': (
+    ),
+    'ZerosLikeOptions': (
+    ),
+    'FillOptions': (
+    ),
+    'BidirectionalSequenceLSTMOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's4', '', 'cell_clip'),
+        (8, 's4', '', 'proj_clip'),
+        (10, 's1', '', 'merge_outputs'),
+        (12, 's1', '', 'time_major'),
+        (14, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'BidirectionalSequenceRNNOptions': (
+        (4, 's1', '', 'time_major'),
+        (6, 's1', '', 'fused_activation_function'),
+        (8, 's1', '', 'merge_outputs'),
+        (10, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'UnidirectionalSequenceLSTMOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's4', '', 'cell_clip'),
+        (8, 's4', '', 'proj_clip'),
+        (10, 's1', '', 'time_major'),
+        (12, 's1', '', 'asymmetric_quantize_inputs'),
+        (14, 's1', '', 'diagonal_recurrent_tensors'),
+    ),
+    'FloorModOptions': (
+    ),
+    'RangeOptions': (
+    ),
+    'ResizeNearestNeighborOptions': (
+        (4, 's1', '', 'align_corners'),
+        (6, 's1', '', 'half_pixel_centers'),
+    ),
+    'LeakyReluOptions': (
+        (4, 's4', '', 'alpha'),
+    ),
+    'SquaredDifferenceOptions': (
+    ),
+    'MirrorPadOptions': (
+        (4, 's1', '', 'mode'),
+    ),
+    'AbsOptions': (
+    ),
+    'SplitVOptions': (
+        (4, 's4', '', 'num_splits'),
+    ),
+    'UniqueOptions': (
+        (4, 's1', '', 'idx_out_type'),
+    ),
+    'ReverseV2Options': (
+    ),
+    'AddNOptions': (
+    ),
+    'GatherNdOptions': (
+    ),
+    'CosOptions': (
+    ),
+    'WhereOptions': (
+    ),
+    'RankOptions': (
+    ),
+    'ReverseSequenceOptions': (
+        (4, 's4', '', 'seq_dim'),
+        (6, 's4', '', 'batch_dim'),
+    ),
+    'MatrixDiagOptions': (
+    ),
+    'QuantizeOptions': (
+    ),
+    'MatrixSetDiagOptions': (
+    ),
+    'HardSwishOptions': (
+    ),
+    'IfOptions': (
+        (4, 's4', '', 'then_subgraph_index'),
+        (6, 's4', '', 'else_subgraph_index'),
+    ),
+    'WhileOptions': (
+        (4, 's4', '', 'cond_subgraph_index'),
+        (6, 's4', '', 'body_subgraph_index'),
+    ),
+    'DepthToSpaceOptions': (
+        (4, 's4', '', 'block_size'),
+    ),
+    'NonMaxSuppressionV4Options': (
+    ),
+    'NonMaxSuppressionV5Options': (
+    ),
+    'ScatterNdOptions': (
+    ),
+    'SelectV2Options': (
+    ),
+    'DensifyOptions': (
+    ),
+    'SegmentSumOptions': (
+    ),
+    'BatchMatMulOptions': (
+        (4, 's1', '', 'adj_x'),
+        (6, 's1', '', 'adj_y'),
+        (8, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'CumsumOptions': (
+        (4, 's1', '', 'exclusive'),
+        (6, 's1', '', 'reverse'),
+    ),
+    'CallOnceOptions': (
+        (4, 's4', '', 'init_subgraph_index'),
+    ),
+    'BroadcastToOptions': (
+    ),
+    'Rfft2dOptions': (
+    ),
+    'Conv3DOptions': (
+        (4, 's1', '', 'padding'),
+        (6, 's4', '', 'stride_d'),
+        (8, 's4', '', 'stride_w'),
+        (10, 's4', '', 'stride_h'),
+        (12, 's1', '', 'fused_activation_function'),
+        (14, 's4', '', 'dilation_d_factor'),
+        (16, 's4', '', 'dilation_w_factor'),
+        (18, 's4', '', 'dilation_h_factor'),
+    ),
+    'HashtableOptions': (
+        (4, 's4', '', 'table_id'),
+        (6, 's1', '', 'key_dtype'),
+        (8, 's1', '', 'value_dtype'),
+    ),
+    'HashtableFindOptions': (
+    ),
+    'HashtableImportOptions': (
+    ),
+    'HashtableSizeOptions': (
+    ),
+    'VarHandleOptions': (
+        (4, 'str', '', 'container'),
+        (6, 'str', '', 'shared_name'),
+    ),
+    'ReadVariableOptions': (
+    ),
+    'AssignVariableOptions': (
+    ),
+    'RandomOptions': (
+        (4, 's8', '', 'seed'),
+        (6, 's8', '', 'seed2'),
+    ),
+    'BucketizeOptions': (
+        (4, 'v4', '', 'boundaries'),
+    ),
+    'GeluOptions': (
+        (4, 's1', '', 'approximate'),
+    ),
+    'DynamicUpdateSliceOptions': (
+    ),
+    'UnsortedSegmentProdOptions': (
+    ),
+    'UnsortedSegmentMaxOptions': (
+    ),
+    'UnsortedSegmentMinOptions': (
+    ),
+    'UnsortedSegmentSumOptions': (
+    ),
+    'ATan2Options': (
+    ),
+    'SignOptions': (
+    ),
+    'BitcastOptions': (
+    ),
+    'BitwiseXorOptions': (
+    ),
+    'RightShiftOptions': (
+    ),
+    'StablehloConcatenateOptions': (
+        (4, 's8', '', 'dimension'),
+    ),
+    'StablehloBroadcastInDimOptions': (
+        (4, 'v8', '', 'broadcast_dimensions'),
+    ),
+    'StablehloSliceOptions': (
+        (4, 'v8', '', 'start_indices'),
+        (6, 'v8', '', 'limit_indices'),
+        (8, 'v8', '', 'strides'),
+    ),
+    'StablehloConvolutionOptions': (
+        (4, 'v8', '', 'window_strides'),
+        (6, 'v8', '', 'padding'),
+        (8, 'v8', '', 'lhs_dilation'),
+        (10, 'v8', '', 'rhs_dilation'),
+        (12, 'v1', '', 'window_reversal'),
+        (14, 's8', '', 'input_batch_dimension'),
+        (16, 's8', '', 'input_feature_dimension'),
+        (18, 'v8', '', 'input_spatial_dimensions'),
+        (20, 's8', '', 'kernel_input_feature_dimension'),
+        (22, 's8', '', 'kernel_output_feature_dimension'),
+        (24, 'v8', '', 'kernel_spatial_dimensions'),
+        (26, 's8', '', 'output_batch_dimension'),
+        (28, 's8', '', 'output_feature_dimension'),
+        (30, 'v8', '', 'output_spatial_dimensions'),
+        (32, 's8', '', 'feature_group_count'),
+        (34, 's8', '', 'batch_group_count'),
+        (36, 'v4', '', 'precision_config'),
+    ),
+    'StablehloCustomCallOptions': (
+        (4, 'str', '', 'call_target_name'),
+        (6, 's1', '', 'has_side_effect'),
+        (8, 'str', '', 'backend_config'),
+        (10, 's4', '', 'api_version'),
+        (12, 'v4', '', 'called_computations'),
+        (14, 'v1', '', 'custom_attributes'),
+    ),
+    'StablehloReduceOptions': (
+        (4, 'v8', '', 'dimensions'),
+        (6, 's4', '', 'body_subgraph_index'),
+    ),
+    'StablehloScatterOptions': (
+        (4, 's1', '', 'indices_are_sorted'),
+        (6, 'v8', '', 'update_window_dims'),
+        (8, 'v8', '', 'inserted_window_dims'),
+        (10, 'v8', '', 'scatter_dims_to_operand_dims'),
+        (12, 's8', '', 'index_vector_dim'),
+        (14, 's1', '', 'unique_indices'),
+        (16, 's4', '', 'update_computation_subgraph_index'),
+    ),
+    'StablehloCompareOptions': (
+        (4, 's4', '', 'comparison_direction'),
+        (6, 's4', '', 'compare_type'),
+    ),
+    'StablehloDynamicSliceOptions': (
+        (4, 'v8', '', 'slice_sizes'),
+    ),
+    'StablehloPadOptions': (
+        (4, 'v8', '', 'edge_padding_low'),
+        (6, 'v8', '', 'edge_padding_high'),
+        (8, 'v8', '', 'interior_padding'),
+    ),
+    'StablehloIotaOptions': (
+        (4, 's8', '', 'iota_dimension'),
+    ),
+    'StablehloDotGeneralOptions': (
+        (4, 'v8', '', 'lhs_batching_dimensions'),
+        (6, 'v8', '', 'rhs_batching_dimensions'),
+        (8, 'v8', '', 'lhs_contracting_dimensions'),
+        (10, 'v8', '', 'rhs_contracting_dimensions'),
+        (12, 'v4', '', 'precision_config'),
+    ),
+    'StablehloReduceWindowOptions': (
+        (4, 'v8', '', 'window_dimensions'),
+        (6, 'v8', '', 'window_strides'),
+        (8, 'v8', '', 'base_dilations'),
+        (10, 'v8', '', 'window_dilations'),
+        (12, 'v8', '', 'padding'),
+        (14, 's4', '', 'body_subgraph_index'),
+    ),
+    'StablehloSortOptions': (
+        (4, 's8', '', 'dimension'),
+        (6, 's1', '', 'is_stable'),
+        (8, 's4', '', 'comparator_subgraph_index'),
+    ),
+    'StablehloWhileOptions': (
+        (4, 's4', '', 'cond_subgraph_index'),
+        (6, 's4', '', 'body_subgraph_index'),
+    ),
+    'StablehloGatherOptions': (
+        (4, 'v8', '', 'offset_dims'),
+        (6, 'v8', '', 'collapsed_slice_dims'),
+        (8, 'v8', '', 'start_index_map'),
+        (10, 's8', '', 'index_vector_dim'),
+        (12, 'v8', '', 'slice_sizes'),
+        (14, 's1', '', 'indices_are_sorted'),
+    ),
+    'StablehloTransposeOptions': (
+        (4, 'v8', '', 'permutation'),
+    ),
+    'DilateOptions': (
+    ),
+    'StablehloRngBitGeneratorOptions': (
+        (4, 's1', '', 'algorithm'),
+    ),
+    'ReduceWindowOptions': (
+        (4, 's4', '', 'reduce_function'),
+    ),
+    'StableHLOCompositeOptions': (
+        (4, 'str', '', 'name'),
+        (6, 's4', '', 'decomposition_subgraph_index'),
+        (8, 'v1', '', 'composite_attributes'),
+        (10, 's1', '', 'composite_attributes_format'),
+        (12, 's4', '', 'version'),
+    ),
+    'StablehloShiftLeftOptions': (
+    ),
+    'StablehloCaseOptions': (
+        (4, 'v4', '', 'branch_subgraph_indices'),
+    ),
+    'LSTMOptions': (
+        (4, 's1', '', 'fused_activation_function'),
+        (6, 's4', '', 'cell_clip'),
+        (8, 's4', '', 'proj_clip'),
+        (10, 's1', '', 'kernel_type'),
+        (12, 's1', '', 'asymmetric_quantize_inputs'),
+    ),
+    'OperatorCode': (
+        (4, 's1', '', 'deprecated_builtin_code'),
+        (6, 'str', '', 'custom_code'),
+        (8, 's4', '', 'version'),
+        (10, 's4', '', 'builtin_code'),
+    ),
+    'Operator': (
+        (4, 's4', '', 'opcode_index'),
+        (6, 'v4', '', 'inputs'),
+        (8, 'v4', '', 'outputs'),
+        (10, 's1', '', 'builtin_options_type'),
+        (12, 'uni', 'BuiltinOptions', 'builtin_options'),
+        (14, 'v1', '', 'custom_options'),
+        (16, 's1', '', 'custom_options_format'),
+        (18, 'v1', '', 'mutating_variable_inputs'),
+        (20, 'v4', '', 'intermediates'),
+        (22, 's8', '', 'large_custom_options_offset'),
+        (24, 's8', '', 'large_custom_options_size'),
+        (26, 's1', '', 'builtin_options_2_type'),
+        (28, 'uni', 'BuiltinOptions2', 'builtin_options_2'),
+        (30, 's4', '', 'debug_metadata_index'),
+    ),
+    'SubGraph': (
+        (4, 'vtab', 'Tensor', 'tensors'),
+        (6, 'v4', '', 'inputs'),
+        (8, 'v4', '', 'outputs'),
+        (10, 'vtab', 'Operator', 'operators'),
+        (12, 'str', '', 'name'),
+        (14, 's4', '', 'debug_metadata_index'),
+    ),
+    'Buffer': (
+        (4, 'v1', '', 'data'),
+        (6, 's8', '', 'offset'),
+        (8, 's8', '', 'size'),
+    ),
+    'Metadata': (
+        (4, 'str', '', 'name'),
+        (6, 's4', '', 'buffer'),
+    ),
+    'TensorMap': (
+        (4, 'str', '', 'name'),
+        (6, 's4', '', 'tensor_index'),
+    ),
+    'SignatureDef': (
+        (4, 'vtab', 'TensorMap', 'inputs'),
+        (6, 'vtab', 'TensorMap', 'outputs'),
+        (8, 'str', '', 'signature_key'),
+        (12, 's4', '', 'subgraph_index'),
+    ),
+    'ExternalBufferGroup': (
+        (4, 'str', '', 'name'),
+    ),
+    'ExternalBuffer': (
+        (4, 's4', '', 'id'),
+        (6, 's4', '', 'group'),
+        (8, 's8', '', 'offset'),
+        (10, 's8', '', 'length'),
+        (12, 'str', '', 'packing'),
+    ),
+    'Model': (
+        (4, 's4', '', 'version'),
+        (6, 'vtab', 'OperatorCode', 'operator_codes'),
+        (8, 'vtab', 'SubGraph', 'subgraphs'),
+        (10, 'str', '', 'description'),
+        (12, 'vtab', 'Buffer', 'buffers'),
+        (14, 'v4', '', 'metadata_buffer'),
+        (16, 'vtab', 'Metadata', 'metadata'),
+        (18, 'vtab', 'SignatureDef', 'signature_defs'),
+        (20, 'vtab', 'ExternalBufferGroup', 'external_buffer_groups'),
+        (22, 'vtab', 'ExternalBuffer', 'external_buffers'),
+    ),
+}
+
+UNION_MEMBERS: dict[str, tuple[str, ...]] = {
+    'QuantizationDetails': (
+        'CustomQuantization',
+        'BlockwiseQuantization',
+        'MultiAxisQuantization',
+    ),
+    'SparseIndexVector': (
+        'Int32Vector',
+        'Uint16Vector',
+        'Uint8Vector',
+    ),
+    'BuiltinOptions': (
+        'Conv2DOptions',
+        'DepthwiseConv2DOptions',
+        'ConcatEmbeddingsOptions',
+        'LSHProjectionOptions',
+        'Pool2DOptions',
+        'SVDFOptions',
+        'RNNOptions',
+        'FullyConnectedOptions',
+        'SoftmaxOptions',
+        'ConcatenationOptions',
+        'AddOptions',
+        'L2NormOptions',
+        'LocalResponseNormalizationOptions',
+        'LSTMOptions',
+        'ResizeBilinearOptions',
+        'CallOptions',
+        'ReshapeOptions',
+        'SkipGramOptions',
+        'SpaceToDepthOptions',
+        'EmbeddingLookupSparseOptions',
+        'MulOptions',
+        'PadOptions',
+        'GatherOptions',
+        'BatchToSpaceNDOptions',
+        'SpaceToBatchNDOptions',
+        'TransposeOptions',
+        'ReducerOptions',
+        'SubOptions',
+        'DivOptions',
+        'SqueezeOptions',
+        'SequenceRNNOptions',
+        'StridedSliceOptions',
+        'ExpOptions',
+        'TopKV2Options',
+        'SplitOptions',
+        'LogSoftmaxOptions',
+        'CastOptions',
+        'DequantizeOptions',
+        'MaximumMinimumOptions',
+        'ArgMaxOptions',
+        'LessOptions',
+        'NegOptions',
+        'PadV2Options',
+        'GreaterOptions',
+        'GreaterEqualOptions',
+        'LessEqualOptions',
+        'SelectOptions',
+        'SliceOptions',
+        'TransposeConvOptions',
+        'SparseToDenseOptions',
+        'TileOptions',
+        'ExpandDimsOptions',
+        'EqualOptions',
+        'NotEqualOptions',
+        'ShapeOptions',
+        'PowOptions',
+        'ArgMinOptions',
+        'FakeQuantOptions',
+        'PackOptions',
+        'LogicalOrOptions',
+        'OneHotOptions',
+        'LogicalAndOptions',
+        'LogicalNotOptions',
+        'UnpackOptions',
+        'FloorDivOptions',
+        'SquareOptions',
+        'ZerosLikeOptions',
+        'FillOptions',
+        'BidirectionalSequenceLSTMOptions',
+        'BidirectionalSequenceRNNOptions',
+        'UnidirectionalSequenceLSTMOptions',
+        'FloorModOptions',
+        'RangeOptions',
+        'ResizeNearestNeighborOptions',
+        'LeakyReluOptions',
+        'SquaredDifferenceOptions',
+        'MirrorPadOptions',
+        'AbsOptions',
+        'SplitVOptions',
+        'UniqueOptions',
+        'ReverseV2Options',
+        'AddNOptions',
+        'GatherNdOptions',
+        'CosOptions',
+        'WhereOptions',
+        'RankOptions',
+        'ReverseSequenceOptions',
+        'MatrixDiagOptions',
+        'QuantizeOptions',
+        'MatrixSetDiagOptions',
+        'HardSwishOptions',
+        'IfOptions',
+        'WhileOptions',
+        'DepthToSpaceOptions',
+        'NonMaxSuppressionV4Options',
+        'NonMaxSuppressionV5Options',
+        'ScatterNdOptions',
+        'SelectV2Options',
+        'DensifyOptions',
+        'SegmentSumOptions',
+        'BatchMatMulOptions',
+        'CumsumOptions',
+        'CallOnceOptions',
+        'BroadcastToOptions',
+        'Rfft2dOptions',
+        'Conv3DOptions',
+        'HashtableOptions',
+        'HashtableFindOptions',
+        'HashtableImportOptions',
+        'HashtableSizeOptions',
+        'VarHandleOptions',
+        'ReadVariableOptions',
+        'AssignVariableOptions',
+        'RandomOptions',
+        'BucketizeOptions',
+        'GeluOptions',
+        'DynamicUpdateSliceOptions',
+        'UnsortedSegmentProdOptions',
+        'UnsortedSegmentMaxOptions',
+        'UnsortedSegmentMinOptions',
+        'UnsortedSegmentSumOptions',
+        'ATan2Options',
+        'SignOptions',
+        'BitcastOptions',
+        'BitwiseXorOptions',
+        'RightShiftOptions',
+    ),
+    'BuiltinOptions2': (
+        'StablehloConcatenateOptions',
+        'StablehloBroadcastInDimOptions',
+        'StablehloSliceOptions',
+        'StablehloConvolutionOptions',
+        'StablehloCustomCallOptions',
+        'StablehloReduceOptions',
+        'StablehloScatterOptions',
+        'StablehloCompareOptions',
+        'StablehloDynamicSliceOptions',
+        'StablehloPadOptions',
+        'StablehloIotaOptions',
+        'StablehloDotGeneralOptions',
+        'StablehloReduceWindowOptions',
+        'StablehloSortOptions',
+        'StablehloWhileOptions',
+        'StablehloGatherOptions',
+        'StablehloTransposeOptions',
+        'DilateOptions',
+        'StablehloRngBitGeneratorOptions',
+        'ReduceWindowOptions',
+        'StableHLOCompositeOptions',
+        'StablehloShiftLeftOptions',
+        'StablehloCaseOptions',
+    ),
+}
