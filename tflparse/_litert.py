@@ -351,7 +351,8 @@ class _Builder:
         constant = False
         if buffer_index != 0:
             if buffer_index >= num_buffers:
-                raise self.fail(f"Tensor {i} specifies out of range buffer {buffer_index} "
+                shown = buffer_index - (1 << 32) if buffer_index >= 1 << 31 else buffer_index
+                raise self.fail(f"Tensor {i} specifies out of range buffer {shown} "  # as %d
                                 f"(only {num_buffers} buffers).\n")
             entry = self.model.buffers[buffer_index]
             if entry.has_data_field:
