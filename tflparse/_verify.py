@@ -114,15 +114,26 @@ class _Walk:
         self.check((vt % 2 != 0) | self.inside(vt, 2), path,
                    lambda i: f"{name} table's vtable at {int(vt[i]):#x} is misaligned or "
                              "outside the file")
-        vt_size = self.fb.gather(vt, "<u2").astype(np.int64)
-        self.check((vt_size % 2 != 0) | self.inside(vt, vt_size), path,
+        # tables share vtables: each distinct one is read once
+        vtables, which = np.unique(vt, return_inverse=True)
+        which = which.reshape(-1)
+        vt_size = self.fb.gather(vtables, "<u2").astype(np.int64)
+        self.check(((vt_size % 2 != 0) | self.inside(vtables, vt_size))[which], path,
                    lambda i: f"{name} table's vtable at {int(vt[i]):#x} claims "
-                             f"{int(vt_size[i])} bytes")
+                             f"{int(vt_size[which[i]])} bytes")
         tags: np.ndarray | None = None
         for voffset, kind, target, field in LAYOUTS[name]:
+            is_tag = kind == "s1" and field.endswith("_type")  # a union's type tag, next
+            if is_tag:
+                tags = np.zeros(len(pos), np.int64)
             rows = np.flatnonzero(vt_size > voffset)
-            at = np.zeros(len(pos), np.int64)
-            at[rows] = self.fb.gather(vt[rows] + voffset, "<u2")
+            if not len(rows):
+                continue
+            offset = np.zeros(len(vtables), np.int64)
+            offset[rows] = self.fb.gather(vtables[rows] + voffset, "<u2")
+            if not offset.any():
+                continue
+            at = offset[which]
             present = np.flatnonzero(at)
             at = pos[present] + at[present]
 
@@ -133,8 +144,8 @@ class _Walk:
                 size = int(kind[1:])
                 self.check((at % size != 0) | self.inside(at, size), field_path,
                            _describe(at, f"{size}-byte field", "is misaligned or past the end"))
-                if kind == "s1" and field.endswith("_type"):  # a union's type tag, next
-                    tags = np.zeros(len(pos), np.int64)
+                if is_tag:
+                    assert tags is not None
                     tags[present] = self.fb.gather(at, "u1")
                 continue
             where = self.offsets(at, field_path, "offset")
