@@ -121,19 +121,21 @@ class _Walk:
         self.check(((vt_size % 2 != 0) | self.inside(vtables, vt_size))[which], path,
                    lambda i: f"{name} table's vtable at {int(vt[i]):#x} claims "
                              f"{int(vt_size[which[i]])} bytes")
+        # every field's offset in every distinct vtable at once (0: absent)
+        layout = LAYOUTS[name]
+        slots = np.array([entry[0] for entry in layout], np.int64)
+        has = vt_size[:, None] > slots[None, :]
+        offsets = np.zeros(has.shape, np.int64)
+        offsets[has] = self.fb.gather((vtables[:, None] + slots[None, :])[has], "<u2")
+        used = np.any(offsets, axis=0)
         tags: np.ndarray | None = None
-        for voffset, kind, target, field in LAYOUTS[name]:
+        for column, (_, kind, target, field) in enumerate(layout):
             is_tag = kind == "s1" and field.endswith("_type")  # a union's type tag, next
             if is_tag:
                 tags = np.zeros(len(pos), np.int64)
-            rows = np.flatnonzero(vt_size > voffset)
-            if not len(rows):
+            if not used[column]:  # no table of this type has the field
                 continue
-            offset = np.zeros(len(vtables), np.int64)
-            offset[rows] = self.fb.gather(vtables[rows] + voffset, "<u2")
-            if not offset.any():
-                continue
-            at = offset[which]
+            at = offsets[which, column]
             present = np.flatnonzero(at)
             at = pos[present] + at[present]
 
