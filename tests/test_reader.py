@@ -212,3 +212,17 @@ def test_empty_file_is_invalid_model(tmp_path: Path) -> None:
     path.write_bytes(b"")
     with pytest.raises(InvalidModelError, match="the file is empty"):
         tflparse.load(path)
+
+
+def test_string_buffers() -> None:
+    from tflparse.data import decode_strings
+
+    # count 2, offsets 16, 18, 21 from the buffer's start, then the bytes
+    two = struct.pack("<4i", 2, 16, 18, 21) + b"abxyz"
+    assert decode_strings(two, 3) == [b"ab", b"xyz", None]
+    # a count of 0 needs nothing after it (LiteRT reads no offset then)
+    assert decode_strings(struct.pack("<i", 0), 2) == [None, None]
+    with pytest.raises(InvalidModelError, match="declares 1 strings, which do not fit in 4"):
+        decode_strings(struct.pack("<i", 1), 1)
+    with pytest.raises(InvalidModelError, match=r"string 1 spans \[18, 99\)"):
+        decode_strings(struct.pack("<4i", 2, 16, 18, 99) + b"abxyz", 2)

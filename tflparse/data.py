@@ -81,6 +81,8 @@ def decode_strings(raw: bytes | memoryview, count: int, where: str = "string buf
             return []
         raise InvalidModelError(f"{where}: {size} bytes cannot hold a string count")
     (n,) = struct.unpack_from("<i", raw, 0)
+    if n == 0:  # nothing past the count is read
+        return [None] * count
     if n < 0 or 4 * (n + 2) > size:
         raise InvalidModelError(f"{where}: declares {n} strings, which do not fit in {size} bytes")
     offsets = np.frombuffer(raw, "<i4", n + 1, 4).tolist()
