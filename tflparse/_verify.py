@@ -68,26 +68,26 @@ class _Walk:
                              f"outside the file ({self.size} bytes)")
         return target
 
-    def vectors(self, at: np.ndarray, elem_size: int, path: Path, name: str) -> np.ndarray:
+    def vectors(self, at: np.ndarray, elem_size: int, path: Path) -> np.ndarray:
         """Check the vectors at ``at``; return their lengths."""
         self.check((at % 4 != 0) | self.inside(at, 4), path,
-                   lambda i: f"{name}: vector at {int(at[i]):#x} is misaligned or past the end")
+                   lambda i: f"vector at {int(at[i]):#x} is misaligned or past the end")
         count = self.fb.gather(at, "<u4").astype(np.int64)
         self.check((count >= _MAX_BUFFER // elem_size) | self.inside(at, 4 + elem_size * count),
-                   path, lambda i: f"{name}: vector of {int(count[i])} elements at "
+                   path, lambda i: f"vector of {int(count[i])} elements at "
                                    f"{int(at[i]):#x} runs past the end of the file "
                                    f"({self.size} bytes)")
         return count
 
-    def strings(self, at: np.ndarray, path: Path, name: str) -> None:
-        count = self.vectors(at, 1, path, name)
+    def strings(self, at: np.ndarray, path: Path) -> None:
+        count = self.vectors(at, 1, path)
         end = at + 4 + count
-        self.check(self.inside(end, 1), path, lambda i: f"{name}: string at {int(at[i]):#x} "
+        self.check(self.inside(end, 1), path, lambda i: f"string at {int(at[i]):#x} "
                                                         "has no terminating NUL")
         self.check(self.fb.gather(end, "u1") != 0, path,
-                   lambda i: f"{name}: string at {int(at[i]):#x} is not NUL-terminated")
+                   lambda i: f"string at {int(at[i]):#x} is not NUL-terminated")
 
-    def elements(self, at: np.ndarray, count: np.ndarray, path: Path, name: str
+    def elements(self, at: np.ndarray, count: np.ndarray, path: Path
                  ) -> tuple[np.ndarray, Path]:
         """Where the elements of vectors of offsets point, and each element's path."""
         rows = np.repeat(np.arange(len(at)), count)
@@ -97,7 +97,7 @@ class _Walk:
         targets = slots + self.fb.gather(slots, "<u4").astype(np.int64)
 
         def element_path(j: int) -> str:
-            return f"{path(int(rows[j]))}.{name}[{int(index[j])}]"
+            return f"{path(int(rows[j]))}[{int(index[j])}]"
         return targets, element_path
 
     def tables(self, name: str, pos: np.ndarray, path: Path, depth: int) -> None:
@@ -140,7 +140,7 @@ class _Walk:
             at = pos[present] + at[present]
 
             def field_path(j: int, rows: np.ndarray = present, field: str = field) -> str:
-                return f"{path(int(rows[j]))}.{field}"
+                return _join(path(int(rows[j])), field)
 
             if kind[1:].isdigit() and kind[0] == "s":
                 size = int(kind[1:])
@@ -152,14 +152,14 @@ class _Walk:
                 continue
             where = self.offsets(at, field_path, "offset")
             if kind == "str":
-                self.strings(where, field_path, field)
+                self.strings(where, field_path)
             elif kind[0] == "v":
                 elem_size = int(kind[1:]) if kind[1:].isdigit() else 4
-                count = self.vectors(where, elem_size, field_path, field)
+                count = self.vectors(where, elem_size, field_path)
                 if kind in ("vstr", "vtab"):
-                    targets, element_path = self.elements(where, count, field_path, field)
+                    targets, element_path = self.elements(where, count, field_path)
                     if kind == "vstr":
-                        self.strings(targets, element_path, field)
+                        self.strings(targets, element_path)
                     else:
                         self.tables(target, targets, element_path, depth + 1)
             elif kind == "tab":
@@ -172,6 +172,11 @@ class _Walk:
                     if len(chosen):
                         self.tables(member, where[chosen], _subset(field_path, chosen),
                                     depth + 1)
+
+
+def _join(parent: str, field: str) -> str:
+    """``subgraphs[0].tensors[3].name``: fields of the root table go without ``model.``."""
+    return field if parent == "model" else f"{parent}.{field}"
 
 
 def _describe(at: np.ndarray, what: str, problem: str) -> Callable[[int], str]:
