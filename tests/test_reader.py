@@ -10,8 +10,11 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import fixture_paths
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tflparse
 from tflparse import InvalidModelError
@@ -226,3 +229,53 @@ def test_string_buffers() -> None:
         decode_strings(struct.pack("<i", 1), 1)
     with pytest.raises(InvalidModelError, match=r"string 1 spans \[18, 99\)"):
         decode_strings(struct.pack("<4i", 2, 16, 18, 99) + b"abxyz", 2)
+
+
+# -- bulk reads: checked against one slice per row -------------------------------------------
+
+_KINDS = {"<u1": 1, "<i4": 4, "<f4": 4, "<i8": 8}
+
+
+@st.composite
+def _vectors_in(draw: st.DrawFn) -> tuple[bytes, list[int], list[int], str]:
+    """A buffer and vectors inside it, some ending at its very last byte."""
+    data = draw(st.binary(min_size=0, max_size=300))
+    kind = draw(st.sampled_from(sorted(_KINDS)))
+    size = _KINDS[kind]
+    rows = []
+    for _ in range(draw(st.integers(0, 12))):
+        count = draw(st.integers(0, max(len(data) // size, 0)))
+        last = len(data) - count * size
+        start = draw(st.one_of(st.just(last), st.integers(0, last)))
+        rows.append((start, count))
+    return data, [r[0] for r in rows], [r[1] for r in rows], kind
+
+
+def _slices(data: bytes, starts: list[int], counts: list[int], kind: str) -> list[np.ndarray]:
+    return [np.frombuffer(data[s:s + n * _KINDS[kind]], kind) for s, n in zip(starts, counts)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_vectors_in())
+def test_ragged_reads_each_vector(case: tuple[bytes, list[int], list[int], str]) -> None:
+    data, starts, counts, kind = case
+    values, first = FlatBuffer(data).ragged(np.array(starts, np.int64),
+                                            np.array(counts, np.int64), kind)
+    for expected, at, n in zip(_slices(data, starts, counts, kind), first.tolist(), counts):
+        assert values[at:at + n].tobytes() == expected.tobytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_vectors_in())
+def test_row_arrays_are_fresh_copies_of_each_vector(
+        case: tuple[bytes, list[int], list[int], str]) -> None:
+    data, starts, counts, kind = case
+    want = np.int32 if kind == "<i8" else np.dtype(kind).type
+    found = FlatBuffer(data).row_arrays(np.array(starts, np.int64), np.array(counts, np.int64),
+                                        kind, want)
+    for array, expected in zip(found, _slices(data, starts, counts, kind)):
+        if kind == "<i8":  # int64 read as int32: the low 32 bits
+            expected = (expected & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+        assert array.dtype == want and array.flags.writeable and array.flags.c_contiguous
+        assert array.tobytes() == expected.astype(want).tobytes()
+    assert len(found) == len(starts)

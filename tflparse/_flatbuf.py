@@ -78,6 +78,40 @@ class FlatBuffer:
         found = raw.view(np.dtype(kind).newbyteorder("<")).reshape(-1)
         return found
 
+    def rows(self, starts: np.ndarray, width: int) -> np.ndarray:
+        """``width`` bytes at each of many byte positions, as a fresh ``(n, width)`` uint8 block.
+
+        Each row is one memory copy (a gather of ``width``-byte void items). Rows that would
+        run past the end of the file read zeros there; callers look only at bytes they have
+        checked to be inside it.
+        """
+        n = len(starts)
+        starts = np.minimum(starts, self.size)
+        if width == 0 or n == 0:
+            return np.zeros((n, width), np.uint8)
+        if n > 1 and starts[0] > starts[-1] and (np.diff(starts) < 0).all():
+            # FlatBuffers are written back to front: reading forwards is much faster
+            return self.rows(starts[::-1], width)[::-1]
+        item = np.dtype((np.void, width))
+        data = self._view("u1")
+        last = self.size - width  # the last position a whole row fits at
+        block = np.empty(n, item)
+        inside = starts <= last
+        if last >= 0:
+            whole = np.ndarray((last + 1,), item, data, 0, (1,))
+            if inside.all():
+                block = whole[starts]
+            else:
+                block[inside] = whole[starts[inside]]
+        if not inside.all():  # rows near the end: from a zero-padded copy of the tail
+            tail_start = max(self.size - width, 0)
+            tail = np.zeros(self.size - tail_start + width, np.uint8)
+            tail[:self.size - tail_start] = data[tail_start:]
+            padded = np.ndarray((len(tail) - width + 1,), item, tail, 0, (1,))
+            block[~inside] = padded[starts[~inside] - tail_start]
+        found: np.ndarray = block.view(np.uint8).reshape(n, width)
+        return found
+
     def ragged(self, starts: np.ndarray, counts: np.ndarray, kind: str
                ) -> tuple[np.ndarray, np.ndarray]:
         """Many vectors read at once: (all values concatenated, where each one begins).
@@ -87,7 +121,15 @@ class FlatBuffer:
         """
         counts = np.maximum(counts, 0)
         first = np.cumsum(counts) - counts
-        size = np.dtype(kind).itemsize
+        dtype = np.dtype(kind).newbyteorder("<")
+        size = dtype.itemsize
+        total = int(first[-1] + counts[-1]) if len(counts) else 0
+        width = int(counts.max()) * size if len(counts) else 0
+        if total and len(counts) * width <= 4 * total * size + 4096:
+            # little padding: copy fixed-width rows, then keep each row's own bytes
+            block = self.rows(starts, width)
+            keep = np.arange(width) < (counts * size)[:, None]
+            return block[keep].view(dtype), first
         offsets = np.repeat(starts - size * first, counts)
         offsets += size * np.arange(len(offsets))
         return self.gather(offsets, kind), first
@@ -101,30 +143,32 @@ class FlatBuffer:
         int64 values wanted as int32 keep their low 32 bits, read as such.
         """
         counts = np.maximum(counts, 0)
+        low_words = kind == "<i8" and np.dtype(dtype) == np.int32
+        stored = np.dtype(kind).newbyteorder("<")
+        if len(counts) and counts.min() == counts.max():  # one length: no grouping needed
+            return list(self._row_block(starts, int(counts[0]), stored, dtype, low_words))
         order = np.argsort(counts, kind="stable")
         sorted_counts, sorted_starts = counts[order], starts[order]
         lengths, group_starts = np.unique(sorted_counts, return_index=True)
         bounds = [*group_starts.tolist(), len(counts)]
-        low_words = kind == "<i8" and np.dtype(dtype) == np.int32
-        view = self._view("<i4" if low_words else kind)
-        size, step = view.itemsize, 2 if low_words else 1
         pieces: list[np.ndarray] = []
         for length, lo, hi in zip(lengths.tolist(), bounds, bounds[1:]):
-            at = sorted_starts[lo:hi]
-            if length == 0:
-                block = np.empty((hi - lo, 0), dtype)
-            elif not (at % size).any():
-                rows = np.lib.stride_tricks.as_strided(
-                    view, (len(view) - step * (length - 1), length),
-                    (size, size * step), writeable=False)
-                block = rows[at // size].astype(dtype, copy=False)
-            else:
-                flat, _ = self.ragged(at, np.full(hi - lo, length), kind)
-                block = flat.astype(dtype).reshape(hi - lo, length)
-            if len(lengths) == 1:  # one length: the rows are in order already
-                return list(block)
-            pieces.extend(block)
+            pieces.extend(self._row_block(sorted_starts[lo:hi], length, stored, dtype,
+                                          low_words))
         return list(map(pieces.__getitem__, np.argsort(order).tolist()))
+
+    def _row_block(self, starts: np.ndarray, length: int, stored: np.dtype, dtype: type,
+                   low_words: bool) -> np.ndarray:
+        """Vectors of one length as the rows of a fresh 2-D array of ``dtype``."""
+        raw = self.rows(starts, length * stored.itemsize)
+        backwards = raw.strides[0] < 0  # converted in memory order, then turned round
+        if backwards:
+            raw = raw[::-1]
+        if low_words:  # int64 -> int32 keeps the low 32 bits (little-endian: the first word)
+            block = np.ascontiguousarray(raw.view("<i4")[:, ::2]).astype(np.int32, copy=False)
+        else:
+            block = raw.view(stored).astype(dtype, copy=False)
+        return block[::-1] if backwards else block
 
     def c_strings(self, starts: np.ndarray, counts: np.ndarray
                   ) -> list[str | UnicodeDecodeError | None]:
@@ -349,7 +393,7 @@ class Columns:
     """
 
     __slots__ = ("fb", "pos", "rows", "where", "vt", "vt_size", "broken", "errors",
-                 "_slow_table")
+                 "_slow_table", "_vtables", "_vtable_sizes", "_which")
 
     def __init__(self, fb: FlatBuffer, pos: np.ndarray, rows: np.ndarray, where: str,
                  slow_table: Callable[[int], Table],
@@ -371,6 +415,15 @@ class Columns:
         self.vt_size = fb.gather(vt, "u2").astype(np.int64)  # < 4: no fields
         self._fail((self.vt_size % 2 == 1) | (vt + self.vt_size > size), None)
         self.vt_size[self.broken] = 0  # a broken row has no fields
+        # tables share vtables: field offsets are read once per distinct vtable (-1: none)
+        key = np.where(self.broken, -1, vt)
+        if len(key) and key.min() == key.max():
+            vtables, which = key[:1], np.zeros(len(key), np.intp)
+        else:
+            vtables, which = np.unique(key, return_inverse=True)
+        self._vtables, self._which = vtables, which.reshape(-1)
+        self._vtable_sizes = np.zeros(len(vtables), np.int64)
+        self._vtable_sizes[self._which] = self.vt_size  # the same for every row of a vtable
 
     @classmethod
     def of_vector(cls, vector: TableVector) -> Columns:
@@ -412,9 +465,13 @@ class Columns:
 
     def field(self, voffset: int, size: int, name: str) -> np.ndarray:
         """Positions of a field in every row; 0 where the field is absent."""
-        offsets = np.zeros(len(self.pos), np.int64)
-        present = np.flatnonzero(self.vt_size > voffset)
-        offsets[present] = self.fb.gather(self.vt[present] + voffset, "u2")
+        vtables = self._vtables
+        in_table = np.zeros(len(vtables), np.int64)
+        has = np.flatnonzero(self._vtable_sizes > voffset)
+        in_table[has] = self.fb.gather(vtables[has] + voffset, "u2")
+        offsets = in_table[self._which]
+        if self.broken.any():
+            offsets[self.broken] = 0  # a broken row has no fields
         bad = (offsets != 0) & (self.pos + offsets + size > self.fb.size)
         if bad.any():
             self._fail(bad, lambda t: t._field(voffset, size, name))
