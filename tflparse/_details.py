@@ -20,7 +20,7 @@ from .data import check_allocation
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
 __all__ = ["TensorDetails", "QuantizationParameters", "DetailSource", "tensor_details",
-           "details_of", "tensor_dtype", "constant_value"]
+           "details_of", "listed_details", "tensor_dtype", "constant_value"]
 
 _SIZE_T = 1 << 64
 
@@ -137,6 +137,7 @@ class DetailSource:
         self.columns = c = model.subgraphs[subgraph].tensor_columns
         self.file_count = c.count
         self.broken = c.rows.broken.tolist()
+        self.readable = np.flatnonzero(~c.rows.broken).tolist()  # what is read from the file
         self.names = c.fb.c_strings(c.name_start, c.name_count)
         constant = model.buffer_columns.holds_data(c.buffer)
         own = (c.sig_count > 0) & ~constant
@@ -233,7 +234,19 @@ def details_of(source: DetailSource, indices: list[int]
     file_count, broken = source.file_count, source.broken
     readable = [i for i in indices if 0 <= i < file_count and not broken[i]]
     with _collector_paused(len(readable) > _PAUSE_AT):
-        return _details_of(source, indices, readable)
+        built, _ = _build(source, readable)
+    if len(readable) == len(indices):
+        return built
+    return _with_errors(source, indices, built)
+
+
+def listed_details(source: DetailSource) -> list[TensorDetails]:
+    """The dictionaries ``get_tensor_details()`` lists: every tensor's that LiteRT can build,
+    in index order (the others are left out)."""
+    readable = source.readable
+    with _collector_paused(len(readable) > _PAUSE_AT):
+        built, refused = _build(source, readable)
+    return [d for d in built if not isinstance(d, ValueError)] if refused else built
 
 
 # Building many dictionaries triggers the cyclic garbage collector over and over, and each
@@ -254,14 +267,18 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-def _details_of(source: DetailSource, indices: list[int], readable: list[int]
-                ) -> list[TensorDetails | ValueError]:
-    count, file_count, broken = source.count, source.file_count, source.broken
+def _build(source: DetailSource, readable: list[int]) -> tuple[list[Any], bool]:
+    """The dictionaries of readable tensors, an error in place of each one LiteRT refuses;
+    and whether there is any such error."""
     batch = _Batch(source, readable)
-    names, types, qdims = source.names, source.types, source.qdim
+    qdims = source.qdim
     dtypes = source.dtypes()
-    row_names = [names[i] for i in readable]
-    row_dtypes = [dtypes[types[i]] for i in readable]
+    if readable is source.readable and len(readable) == source.file_count:  # all, in order
+        row_names: list[Any] = source.names
+        row_dtypes = list(map(dtypes.__getitem__, source.types))
+    else:
+        row_names = list(map(source.names.__getitem__, readable))
+        row_dtypes = [dtypes[source.types[i]] for i in readable]
     built: list[Any] = [
         {"name": name, "index": index, "shape": shape, "shape_signature": signature,
          "dtype": dtype, "quantization": legacy,
@@ -271,10 +288,17 @@ def _details_of(source: DetailSource, indices: list[int], readable: list[int]
         for index, name, shape, signature, dtype, legacy, scales, zero_points in zip(
             readable, row_names, batch.shapes, batch.signatures, row_dtypes, batch.legacy,
             batch.scales, batch.zero_points)]
+    refused = False
     for k in _unusual(source, readable, row_names, row_dtypes, batch.scale_counts):
         built[k] = _complete(source, built[k])
-    if len(readable) == len(indices):
-        return built
+        refused = refused or isinstance(built[k], ValueError)
+    return built, refused
+
+
+def _with_errors(source: DetailSource, indices: list[int], built: list[Any]
+                 ) -> list[TensorDetails | ValueError]:
+    """``built`` (the readable tensors' entries) merged with the errors of the others."""
+    count, file_count, broken = source.count, source.file_count, source.broken
     found: list[TensorDetails | ValueError] = []
     rows = iter(built)
     for index in indices:
@@ -296,7 +320,8 @@ def _unusual(source: DetailSource, readable: list[int], row_names: list[Any],
     """Batch rows whose dictionary the comprehension cannot finish alone."""
     rows = np.array(readable, np.int64)
     found = set(np.flatnonzero(source.needs_table[rows]).tolist())
-    found.update(k for k, name in enumerate(row_names) if name.__class__ is not str)
+    if set(map(type, row_names)) != {str}:
+        found.update(k for k, name in enumerate(row_names) if name.__class__ is not str)
     if any(isinstance(d, ValueError) for d in set(row_dtypes)):
         found.update(k for k, d in enumerate(row_dtypes) if isinstance(d, ValueError))
     if source.compress:

@@ -23,7 +23,7 @@ import numpy as np
 from ._errors import InvalidModelError
 from ._schema import Ref, Scalar, Vector
 
-__all__ = ["FlatBuffer", "Table", "TableVector", "Columns"]
+__all__ = ["FlatBuffer", "Table", "TableVector", "Columns", "distinct"]
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -416,13 +416,8 @@ class Columns:
         self._fail((self.vt_size % 2 == 1) | (vt + self.vt_size > size), None)
         self.vt_size[self.broken] = 0  # a broken row has no fields
         # tables share vtables: field offsets are read once per distinct vtable (-1: none)
-        key = np.where(self.broken, -1, vt)
-        if len(key) and key.min() == key.max():
-            vtables, which = key[:1], np.zeros(len(key), np.intp)
-        else:
-            vtables, which = np.unique(key, return_inverse=True)
-        self._vtables, self._which = vtables, which.reshape(-1)
-        self._vtable_sizes = np.zeros(len(vtables), np.int64)
+        self._vtables, self._which = distinct(np.where(self.broken, -1, vt))
+        self._vtable_sizes = np.zeros(len(self._vtables), np.int64)
         self._vtable_sizes[self._which] = self.vt_size  # the same for every row of a vtable
 
     @classmethod
@@ -542,6 +537,15 @@ class Columns:
             self.errors.setdefault(row, sub.errors[row])
             self.broken[position(row)] = True
         return present, sub
+
+
+def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values, which of them each value is): ``np.unique`` with its inverse,
+    quick when all are the same (tables of one type usually share one vtable)."""
+    if len(values) and values.min() == values.max():
+        return values[:1], np.zeros(len(values), np.intp)
+    found, which = np.unique(values, return_inverse=True)
+    return found, which.reshape(-1)
 
 
 def _describe(field: Vector) -> str:

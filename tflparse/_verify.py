@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ._errors import InvalidModelError
-from ._flatbuf import FlatBuffer
+from ._flatbuf import FlatBuffer, distinct
 from ._schema import FILE_IDENTIFIER, LAYOUTS, UNION_MEMBERS
 
 __all__ = ["verify"]
@@ -115,8 +115,7 @@ class _Walk:
                    lambda i: f"{name} table's vtable at {int(vt[i]):#x} is misaligned or "
                              "outside the file")
         # tables share vtables: each distinct one is read once
-        vtables, which = np.unique(vt, return_inverse=True)
-        which = which.reshape(-1)
+        vtables, which = distinct(vt)
         vt_size = self.fb.gather(vtables, "<u2").astype(np.int64)
         self.check(((vt_size % 2 != 0) | self.inside(vtables, vt_size))[which], path,
                    lambda i: f"{name} table's vtable at {int(vt[i]):#x} claims "

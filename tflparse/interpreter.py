@@ -24,6 +24,7 @@ from ._details import (
     constant_value,
     details_of,
     invalid_index,
+    listed_details,
     tensor_details,
 )
 from ._errors import InvalidModelError
@@ -124,9 +125,7 @@ class Interpreter:
         if subgraph_index < 0 or subgraph_index >= count:
             raise ValueError(f"subgraph_index is out of range: {subgraph_index} for the model, "
                              f"which has {count} subgraphs.")
-        source = self._source(subgraph_index)
-        return [d for d in details_of(source, list(range(source.count)))
-                if not isinstance(d, ValueError)]
+        return listed_details(self._source(subgraph_index))
 
     def _details_or_raise(self, indices: list[int], subgraph_index: int) -> list[TensorDetails]:
         found = []
