@@ -89,7 +89,7 @@ class FlatBuffer:
         starts = np.minimum(starts, self.size)
         if width == 0 or n == 0:
             return np.zeros((n, width), np.uint8)
-        if n > 1 and starts[0] > starts[-1] and (np.diff(starts) < 0).all():
+        if _descending(starts):
             # FlatBuffers are written back to front: reading forwards is much faster
             return self.rows(starts[::-1], width)[::-1]
         item = np.dtype((np.void, width))
@@ -160,14 +160,18 @@ class FlatBuffer:
     def _row_block(self, starts: np.ndarray, length: int, stored: np.dtype, dtype: type,
                    low_words: bool) -> np.ndarray:
         """Vectors of one length as the rows of a fresh 2-D array of ``dtype``."""
-        raw = self.rows(starts, length * stored.itemsize)
-        backwards = raw.strides[0] < 0  # converted in memory order, then turned round
+        width = length * stored.itemsize
+        backwards = _descending(starts)  # read in file order, then turned round
         if backwards:
-            raw = raw[::-1]
+            starts = starts[::-1]
         if low_words:  # int64 -> int32 keeps the low 32 bits (little-endian: the first word)
-            block = np.ascontiguousarray(raw.view("<i4")[:, ::2]).astype(np.int32, copy=False)
+            block = np.empty((len(starts), length), np.int32)
+            step = max(1, _CHUNK // max(width, 1))  # the int64 rows pass through in chunks
+            for lo in range(0, len(starts), step):
+                raw = self.rows(starts[lo:lo + step], width)
+                block[lo:lo + step] = raw.view("<i4")[:, ::2]
         else:
-            block = raw.view(stored).astype(dtype, copy=False)
+            block = self.rows(starts, width).view(stored).astype(dtype, copy=False)
         return block[::-1] if backwards else block
 
     def c_strings(self, starts: np.ndarray, counts: np.ndarray
@@ -537,6 +541,14 @@ class Columns:
             self.errors.setdefault(row, sub.errors[row])
             self.broken[position(row)] = True
         return present, sub
+
+
+_CHUNK = 1 << 20  # bytes of temporary rows at a time
+
+
+def _descending(starts: np.ndarray) -> bool:
+    """Whether positions strictly descend (FlatBuffers are written back to front)."""
+    return len(starts) > 1 and starts[0] > starts[-1] and bool((np.diff(starts) < 0).all())
 
 
 def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
