@@ -793,16 +793,18 @@ def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> 
     try:
         model = load(name)
     except (InvalidModelError, OSError) as error:
-        return FileReport(name, [], _describe(error))
+        return FileReport(name, [], _describe(error, name))
     try:
         return FileReport(name, audit_model(model, rules), None)
     finally:
         model.close()
 
 
-def _describe(error: Exception) -> str:
+def _describe(error: Exception, path: str) -> str:
+    """Why ``path`` could not be read, without repeating the path the report names."""
     if isinstance(error, OSError) and error.strerror:
-        where = f": {error.filename}" if error.filename else ""
-        return f"{error.strerror}{where}"
-    return str(error)
+        named = error.filename is not None and os.fspath(error.filename) != path
+        return f"{error.strerror}: {error.filename}" if named else error.strerror
+    text = str(error)
+    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
 
