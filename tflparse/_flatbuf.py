@@ -70,7 +70,7 @@ class FlatBuffer:
         if size == 1:
             found = self._view(kind)[positions]
             return found
-        if not (positions & (size - 1)).any():
+        if not np.count_nonzero(positions & (size - 1)):
             found = self._view(kind)[positions // size]
             return found
         offsets = positions[:, None] + np.arange(size)
@@ -183,7 +183,7 @@ class FlatBuffer:
         are gathered with their terminators, decoded at once and split at the NULs.
         """
         found: list[str | UnicodeDecodeError | None] = [None] * len(counts)
-        rows = np.flatnonzero(counts >= 0)
+        rows = (counts >= 0).nonzero()[0]
         if not len(rows):
             return found
         at, lengths = starts[rows], counts[rows] + 1
@@ -432,7 +432,7 @@ class Columns:
         slots = vector.start + 4 * rows
         pos = slots + fb.gather(slots, "u4").astype(np.int64)
         columns = cls(fb, pos, rows, vector.where + "[{}]", vector.__getitem__, pos >= fb.size)
-        for i in np.flatnonzero(pos >= fb.size).tolist():
+        for i in (pos >= fb.size).nonzero()[0].tolist():
             columns._record(i, None)  # the slow read of the element raises its error
         return columns
 
@@ -459,20 +459,20 @@ class Columns:
 
     def _fail(self, bad: np.ndarray, read: Callable[[Table], object] | None) -> None:
         """Mark the rows where ``bad`` holds as broken, keeping each one's precise error."""
-        for i in np.flatnonzero(bad & ~self.broken).tolist():
+        for i in (bad & ~self.broken).nonzero()[0].tolist():
             self._record(i, read)
 
     def field(self, voffset: int, size: int, name: str) -> np.ndarray:
         """Positions of a field in every row; 0 where the field is absent."""
         vtables = self._vtables
         in_table = np.zeros(len(vtables), np.int64)
-        has = np.flatnonzero(self._vtable_sizes > voffset)
+        has = (self._vtable_sizes > voffset).nonzero()[0]
         in_table[has] = self.fb.gather(vtables[has] + voffset, "u2")
         offsets = in_table[self._which]
-        if self.broken.any():
+        if np.count_nonzero(self.broken):
             offsets[self.broken] = 0  # a broken row has no fields
         bad = (offsets != 0) & (self.pos + offsets + size > self.fb.size)
-        if bad.any():
+        if np.count_nonzero(bad):
             self._fail(bad, lambda t: t._field(voffset, size, name))
             offsets[self.broken] = 0
         return np.where(offsets != 0, self.pos + offsets, 0)
@@ -482,17 +482,17 @@ class Columns:
         at = self.field(field.voffset, field.size, field.name)
         kind = _KINDS[field.fmt]
         values = np.full(len(at), field.default, dtype=kind)
-        present = np.flatnonzero(at)
+        present = at.nonzero()[0]
         values[present] = self.fb.gather(at[present], kind)
         return values
 
     def _targets(self, field: Vector | Ref) -> tuple[np.ndarray, np.ndarray]:
         """(rows where the field is present, positions it points to)."""
         at = self.field(field.voffset, 4, field.name)
-        present = np.flatnonzero(at)
+        present = at.nonzero()[0]
         target = at[present] + self.fb.gather(at[present], "u4").astype(np.int64)
         bad = target >= self.fb.size
-        if bad.any():
+        if np.count_nonzero(bad):
             self._fail(_mark(len(at), present[bad]), lambda t: t._target(field))
             present, target = present[~bad], target[~bad]
         return present, target
@@ -504,7 +504,7 @@ class Columns:
         count = np.zeros(len(target), np.int64)
         count[~short] = self.fb.gather(target[~short], "u4")
         bad = short | (target + 4 + count * field.elem_size > self.fb.size)
-        if bad.any():
+        if np.count_nonzero(bad):
             self._fail(_mark(len(self.pos), present[bad]),
                        lambda t: t._vector(field, field.elem_size, _describe(field)))
             present, target, count = present[~bad], target[~bad], count[~bad]
@@ -536,7 +536,7 @@ class Columns:
 
         sub = Columns(self.fb, target, self.rows[present], f"{self.where}.{field.name}",
                       slow_table)
-        for i in np.flatnonzero(sub.broken).tolist():
+        for i in sub.broken.nonzero()[0].tolist():
             row = int(sub.rows[i])
             self.errors.setdefault(row, sub.errors[row])
             self.broken[position(row)] = True

@@ -48,8 +48,8 @@ class _Walk:
 
     def check(self, bad: np.ndarray, path: Path, what: Callable[[int], str]) -> None:
         """Raise for the first row where ``bad`` holds."""
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
+        if np.count_nonzero(bad):
+            row = int(bad.nonzero()[0][0])
             raise InvalidModelError(f"{path(row)}: {what(row)}")
 
     def inside(self, at: np.ndarray, length: np.ndarray | int) -> np.ndarray:
@@ -135,7 +135,7 @@ class _Walk:
             if not used[column]:  # no table of this type has the field
                 continue
             at = offsets[which, column]
-            present = np.flatnonzero(at)
+            present = at.nonzero()[0]
             at = pos[present] + at[present]
 
             def field_path(j: int, rows: np.ndarray = present, field: str = field) -> str:
@@ -167,7 +167,7 @@ class _Walk:
                 assert tags is not None
                 tag = tags[present]
                 for number, member in enumerate(UNION_MEMBERS[target], 1):
-                    chosen = np.flatnonzero(tag == number)
+                    chosen = (tag == number).nonzero()[0]
                     if len(chosen):
                         self.tables(member, where[chosen], _subset(field_path, chosen),
                                     depth + 1)
