@@ -40,6 +40,7 @@ _TYPE_NAMES = {
 }
 
 Bytes = Union[bytes, bytearray, memoryview]
+_SHIFT = {2: 1, 4: 2, 8: 3}  # log2 of an item size
 
 
 class FlatBuffer:
@@ -65,13 +66,16 @@ class FlatBuffer:
 
     def gather(self, positions: np.ndarray, kind: str) -> np.ndarray:
         """Little-endian values of numpy ``kind`` at many byte positions (checked by caller)."""
-        size = np.dtype(kind).itemsize
+        view = self._views.get(kind)
+        if view is None:
+            view = self._view(kind)
+        size = view.itemsize
         found: np.ndarray
         if size == 1:
-            found = self._view(kind)[positions]
+            found = view[positions]
             return found
         if not np.count_nonzero(positions & (size - 1)):
-            found = self._view(kind)[positions // size]
+            found = view[positions >> _SHIFT[size]]
             return found
         offsets = positions[:, None] + np.arange(size)
         raw: np.ndarray = self._view("u1")[offsets].copy()
