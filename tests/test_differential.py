@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
 from fuzzing import fuzz_inputs  # noqa: E402
+from handmade import high_rank, sparse_chain  # noqa: E402
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse  # noqa: E402
 from model_strategies import models  # noqa: E402
 from modelgen import models as rule_breaking_models  # noqa: E402
@@ -98,3 +99,19 @@ SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
 @given(data=fuzz_inputs(SMALL_SEEDS))
 def test_corrupted_model(workers: dict[bool, LiteRT], data: bytes) -> None:
     check_model(workers, data)
+
+
+HANDMADE = {
+    "3000 sparsity levels": lambda: sparse_chain(1, 3000),
+    "rank 70 sparse constant": lambda: sparse_chain(70, 0),
+    "rank 70 constant": lambda: high_rank(70, constant=True),
+    "rank 70 empty tensor": lambda: high_rank(70, constant=False),
+    "rank 64 constant": lambda: high_rank(64, constant=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HANDMADE))
+def test_handmade_model(workers: dict[bool, LiteRT], name: str) -> None:
+    """Shapes the generators stay clear of: more dimensions than numpy arrays can have, and
+    sparsity thousands of levels deep."""
+    assert check_model(workers, HANDMADE[name]()) == 0

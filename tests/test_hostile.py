@@ -11,35 +11,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
 
-s = pytest.importorskip("ai_edge_litert.schema_py_generated")
-
-
-def _model(tensors: list[object], buffers: list[object]) -> bytes:
-    subgraph = s.SubGraphT()
-    subgraph.tensors, subgraph.inputs, subgraph.outputs = tensors, [0], [0]
-    model = s.ModelT()
-    model.version, model.subgraphs, model.buffers = 3, [subgraph], buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def _tensor(shape: list[int], tensor_type: int, buffer: int = 0, **fields: object) -> object:
-    t = s.TensorT()
-    t.shape, t.type, t.buffer, t.name = shape, tensor_type, buffer, "t"
-    for key, value in fields.items():
-        setattr(t, key, value)
-    return t
-
-
-def _buffer(data: bytes | None = None) -> object:
-    b = s.BufferT()
-    b.data = None if data is None else np.frombuffer(data, np.uint8)
-    return b
+pytest.importorskip("ai_edge_litert.schema_py_generated")
+from handmade import buffer, build_model, s, tensor  # noqa: E402
 
 
 def sparse_huge() -> bytes:
@@ -51,13 +27,13 @@ def sparse_huge() -> bytes:
         dim.format, dim.denseSize = s.DimensionType.DENSE, 60000
         dims.append(dim)
     sparsity.dimMetadata = dims
-    return _model([_tensor([60000, 60000], s.TensorType.FLOAT32, 1, sparsity=sparsity)],
-                  [_buffer(), _buffer(bytes(16))])
+    return build_model([tensor([60000, 60000], s.TensorType.FLOAT32, 1, sparsity=sparsity)],
+                  [buffer(), buffer(bytes(16))])
 
 
 def strings_huge() -> bytes:
-    return _model([_tensor([1 << 30, 1 << 20], s.TensorType.STRING, 1)],
-                  [_buffer(), _buffer(np.array([0, 8], "<i4").tobytes())])
+    return build_model([tensor([1 << 30, 1 << 20], s.TensorType.STRING, 1)],
+                  [buffer(), buffer(np.array([0, 8], "<i4").tobytes())])
 
 
 def blockwise_huge() -> bytes:
@@ -65,8 +41,8 @@ def blockwise_huge() -> bytes:
     details = s.BlockwiseQuantizationT()
     details.scales, details.zeroPoints, details.blockSize = 1, -1, 32
     q.detailsType, q.details = s.QuantizationDetails.BlockwiseQuantization, details
-    return _model([_tensor([4], s.TensorType.INT8, quantization=q),
-                   _tensor([1 << 20, 1 << 20], s.TensorType.INT8)], [_buffer()])
+    return build_model([tensor([4], s.TensorType.INT8, quantization=q),
+                   tensor([1 << 20, 1 << 20], s.TensorType.INT8)], [buffer()])
 
 
 CHILD = textwrap.dedent("""

@@ -168,3 +168,20 @@ def test_densify_scalar_is_its_one_stored_value() -> None:
     assert found.shape == () and found[()] == np.float32(7.5)
     with pytest.raises(tflparse.InvalidModelError):
         densify(np.zeros(0, np.float32), [], [], [], [])
+
+
+def test_deep_sparsity_densifies_without_recursion() -> None:
+    from handmade import sparse_chain
+
+    tensor = tflparse.load(sparse_chain(1, 3000)).subgraphs[0].tensors[0]
+    assert tensor.to_array().tolist() == [2.5]
+
+
+@pytest.mark.parametrize("constant", [True, False])
+def test_more_dimensions_than_numpy_allows_is_an_invalid_model(constant: bool) -> None:
+    from handmade import high_rank, sparse_chain
+
+    data = high_rank(70, constant=True) if constant else sparse_chain(70, 0)
+    tensor = tflparse.load(data).subgraphs[0].tensors[0]
+    with pytest.raises(tflparse.InvalidModelError, match="rank 70 is more than the 64"):
+        tensor.to_array()

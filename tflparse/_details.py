@@ -378,11 +378,15 @@ def constant_value(tensor: Tensor) -> Any:
                              "tensor without data)")
         if size > 0:
             raise ValueError(f"Tensor data is null. Run allocate_tensors() first ({_NOT_RUN})")
-        return np.zeros(tuple(tensor.shape.tolist()), tensor_dtype(tensor.type))
+        dtype = tensor_dtype(tensor.type)
+        _check_rank(tensor)
+        return np.zeros(tuple(tensor.shape.tolist()), dtype)
     dtype = tensor_dtype(tensor.type)
+    sparse = tensor.sparsity is not None and info.bits != 0  # strings ignore sparsity
+    if not sparse:
+        _check_rank(tensor)
     if info.bits == 0:
         return _strings(tensor, data)
-    sparse = tensor.sparsity is not None
     if info.numpy is None and info.bits == 8:
         # FLOAT8: LiteRT hands out the stored bytes as int8, not the values they encode
         raw = np.frombuffer(data, np.int8, size if sparse else min(tensor.num_elements, size))
@@ -393,6 +397,15 @@ def constant_value(tensor: Tensor) -> Any:
         result = tensor.to_array(dense=False)
     result = np.array(result, dtype=dtype)
     return result[()] if result.ndim == 0 else result
+
+
+def _check_rank(tensor: Tensor) -> None:
+    """LiteRT's error for an array of more dimensions than numpy allows."""
+    if len(tensor.shape) > _MAX_RANK:
+        raise ValueError(f"number of dimensions must be within [0, {_MAX_RANK}]")
+
+
+_MAX_RANK = 64
 
 
 def _strings(tensor: Tensor, data: memoryview) -> np.ndarray:

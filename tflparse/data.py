@@ -14,7 +14,7 @@ four per byte (least significant pair first), as the runtime unpacks them.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -97,6 +97,24 @@ def decode_strings(raw: bytes | memoryview, count: int, where: str = "string buf
     return result
 
 
+_MAX_RANK = 64  # numpy's limit on an array's dimensions
+_MAX_ELEMENTS = 1 << 62
+
+
+def check_array_shape(shape: Sequence[int], where: str) -> None:
+    """Raise ``InvalidModelError`` unless a numpy array can have ``shape``."""
+    if len(shape) > _MAX_RANK:
+        raise InvalidModelError(f"{where}: rank {len(shape)} is more than the {_MAX_RANK} "
+                                "dimensions a numpy array can have")
+    if any(d < 0 for d in shape):
+        raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
+    nonzero = 1
+    for d in shape:
+        nonzero *= max(d, 1)
+    if nonzero > _MAX_ELEMENTS:  # numpy refuses such a shape even when a dimension is 0
+        raise InvalidModelError(f"{where}: shape {list(shape)} is too large for an array")
+
+
 def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Sequence[int],
             block_map: Sequence[int], dims: Sequence[dict[str, Any]]) -> np.ndarray:
     """Expand a sparse tensor's stored ``values`` into its dense array.
@@ -120,45 +138,53 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
     dense = np.zeros(tuple(dense_shape), dtype=values.dtype)
     flat_values = values.reshape(-1)
     position = [0]
-    # a valid traversal visits each stored value once, plus inner nodes that are bounded by
-    # the segment arrays; a crafted one must not spin
-    budget = [8 * (len(flat_values) + sum(len(d.get("array_segments", ())) for d in dims))
-              + 1024]
+    # a valid traversal visits each stored value once through at most one node per
+    # dimension, plus inner nodes bounded by the segment arrays; a crafted one must not spin
+    budget = [2 * (len(flat_values) + sum(len(d.get("array_segments", ())) for d in dims))
+              * (len(dims) + 1) + 1024]
 
-    def visit(level: int, parent: int, coords: list[int]) -> None:
+    def children(level: int, parent: int) -> Iterator[tuple[int, int]]:
+        """(child node, coordinate) pairs under node ``parent`` of traversal level ``level``."""
         budget[0] -= 1
         if budget[0] < 0:
             raise InvalidModelError("sparsity: the traversal does not match the stored values")
         dim = dims[level]
-        children: Iterable[tuple[int, int]]
         if dim["format"] == 0:
             size = int(dim["dense_size"])
             if size > budget[0]:  # more children than a matching traversal can have
                 raise InvalidModelError(f"sparsity: dimension {level} claims {size} dense "
                                         f"entries, more than the {len(flat_values)} stored "
                                         "values can fill")
-            children = ((parent * size + i, i) for i in range(max(size, 0)))
-        else:
-            segments, indices = dim["array_segments"], dim["array_indices"]
-            if parent + 1 >= len(segments):
-                raise InvalidModelError(f"sparsity: dimension {level} has too few segments")
-            lo, hi = int(segments[parent]), int(segments[parent + 1])
-            if not 0 <= lo <= hi <= len(indices):
-                raise InvalidModelError(f"sparsity: dimension {level} segment [{lo}, {hi}) "
-                                        f"outside its {len(indices)} indices")
-            children = [(j, int(indices[j])) for j in range(lo, hi)]
-        for child, coordinate in children:
-            coords.append(coordinate)
-            if level + 1 < len(dims):
-                visit(level + 1, child, coords)
-            else:
-                _place(dense, flat_values, position, coords, order, blocks, block_size, rank)
-            coords.pop()
+            return ((parent * size + i, i) for i in range(max(size, 0)))
+        segments, indices = dim["array_segments"], dim["array_indices"]
+        if parent + 1 >= len(segments):
+            raise InvalidModelError(f"sparsity: dimension {level} has too few segments")
+        lo, hi = int(segments[parent]), int(segments[parent + 1])
+        if not 0 <= lo <= hi <= len(indices):
+            raise InvalidModelError(f"sparsity: dimension {level} segment [{lo}, {hi}) "
+                                    f"outside its {len(indices)} indices")
+        return iter([(j, int(indices[j])) for j in range(lo, hi)])
 
-    if dims:
-        visit(0, 0, [])
-    else:  # a scalar: no dimension to traverse, one value
+    if not dims:  # a scalar: no dimension to traverse, one value
         _place(dense, flat_values, position, [], order, blocks, block_size, rank)
+        return dense
+    # depth first, with a stack of its own: a file may declare thousands of dimensions
+    coords: list[int] = []
+    stack = [children(0, 0)]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+            if coords:
+                coords.pop()
+            continue
+        child, coordinate = step
+        coords.append(coordinate)
+        if len(stack) < len(dims):
+            stack.append(children(len(stack), child))
+        else:
+            _place(dense, flat_values, position, coords, order, blocks, block_size, rank)
+            coords.pop()
     return dense
 
 

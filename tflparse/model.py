@@ -31,7 +31,7 @@ from ._dtypes import type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
-from .data import check_allocation, decode_strings, densify, unpack_int
+from .data import check_allocation, check_array_shape, decode_strings, densify, unpack_int
 from .quant import dequantize, dequantize_blockwise
 
 __all__ = [
@@ -615,7 +615,8 @@ def _element_type(tensor: Tensor) -> np.dtype[Any]:
     tensor_type = tensor.type
     info = type_info(tensor_type)
     if info is None:
-        raise ValueError(f"tensor {tensor.index}: unknown type {tensor_type}")
+        raise InvalidModelError(f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]: "
+                                f"unknown type {tensor_type}")
     if info.numpy is not None:
         return info.numpy
     if info.bits == 0:
@@ -638,8 +639,8 @@ def _decode_values(tensor: Tensor, data: memoryview, *, stored_only: bool) -> np
     dtype = _element_type(tensor)
     shape = tuple(tensor.shape.tolist())
     where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
-    if not stored_only and any(d < 0 for d in shape):
-        raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
+    if not stored_only:
+        check_array_shape(shape, where)
     elements = -1 if stored_only else int(np.prod(shape, dtype=object))
     if info is not None and info.bits == 0:
         check_allocation(8 * elements, tensor._model.size, where)
@@ -679,8 +680,7 @@ def _densify(tensor: Tensor, stored: np.ndarray, sparsity: Sparsity) -> np.ndarr
             raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
     block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
     shape = tensor.shape.tolist()
-    if any(d < 0 for d in shape):
-        raise InvalidModelError(f"{where}: negative dimension in shape {shape}")
+    check_array_shape(shape, where)
     check_allocation(int(np.prod(shape, dtype=object)) * stored.dtype.itemsize,
                      tensor._model.size, where)
     try:
