@@ -10,7 +10,6 @@ the documented kind.
 
 from __future__ import annotations
 
-import contextlib
 import struct
 import traceback
 from collections.abc import Iterator
@@ -115,13 +114,19 @@ def traverse(model: tflparse.Model) -> Iterator[Any]:
             if sparsity is not None:
                 yield sparsity.traversal_order, sparsity.block_map, sparsity.dim_metadata
             if tensor.is_constant:
-                # a ValueError is documented here (e.g. BFLOAT16 without ml_dtypes)
-                with contextlib.suppress(ValueError):
-                    yield tensor.to_array()
+                try:
+                    values = tensor.to_array()
+                except InvalidModelError:
+                    continue  # this tensor is malformed; the others are still read
+                except ValueError as error:  # documented: BFLOAT16 / FLOAT8 need ml_dtypes
+                    if "ml_dtypes" not in str(error):
+                        raise
+                else:
+                    yield values
 
 
 INTERPRETER_CALLS = ("num_subgraphs", "get_input_details", "get_output_details",
-                     "get_signature_list", "_get_ops_details")
+                     "get_signature_list", "_get_ops_details", "allocate_tensors")
 
 
 def _where(error: BaseException) -> str:
@@ -158,7 +163,8 @@ def exercise(data: bytes) -> list[str]:
         calls.append(("get_tensor_details", (i,)))
         for j in range(len(interpreter.model.subgraphs[i].tensors)):
             calls.append(("get_tensor", (j, i)))
-    for key in interpreter.get_signature_list():
+            calls.append(("_get_tensor_details", (j, i)))
+    for key in [*interpreter.get_signature_list(), None]:  # None: the only signature
         calls.append(("signature", (key,)))
     for name, args in calls:
         try:

@@ -21,12 +21,6 @@ SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.bin"))
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(data=fuzz_inputs(SMALL_SEEDS))
-def test_mutated_models(data: bytes) -> None:
-    assert exercise(data) == []
-
-
 class Hang(Exception):
     pass
 
@@ -35,15 +29,26 @@ def _alarm(signum: int, frame: object) -> None:
     raise Hang()
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in REGRESSIONS])
-def test_regression(path: Path) -> None:
-    """Each input that ever broke tflparse: no unexpected exception, and no hang."""
+def exercise_in_time(data: bytes, seconds: int = 30) -> list[str]:
+    """``exercise``, failing the test if it runs longer than ``seconds`` (a hang)."""
     previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(30)
+    signal.alarm(seconds)
     try:
-        assert exercise(path.read_bytes()) == []
+        return exercise(data)
     except Hang:
-        pytest.fail(f"{path.name} took more than 30 s")
+        pytest.fail(f"an input of {len(data)} bytes took more than {seconds} s")
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=fuzz_inputs(SMALL_SEEDS))
+def test_mutated_models(data: bytes) -> None:
+    assert exercise_in_time(data) == []
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in REGRESSIONS])
+def test_regression(path: Path) -> None:
+    """Each input that ever broke tflparse: no unexpected exception, and no hang."""
+    assert exercise_in_time(path.read_bytes()) == []
