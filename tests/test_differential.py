@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 pytest.importorskip("ai_edge_litert.interpreter")
 from fuzzing import fuzz_inputs  # noqa: E402
 from handmade import high_rank, sparse_chain  # noqa: E402
-from litert_oracle import LiteRT, compare, plan_for, run_tflparse  # noqa: E402
+from litert_oracle import LiteRT, compare, plan_for, run_tflparse, same  # noqa: E402
 from model_strategies import models  # noqa: E402
 from modelgen import models as rule_breaking_models  # noqa: E402
 
@@ -115,3 +115,26 @@ def test_handmade_model(workers: dict[bool, LiteRT], name: str) -> None:
     """Shapes the generators stay clear of: more dimensions than numpy arrays can have, and
     sparsity thousands of levels deep."""
     assert check_model(workers, HANDMADE[name]()) == 0
+
+
+def test_constructor_takes_litert_parameters() -> None:
+    """The same parameters in the same order; runtime-only ones accepted, typos refused."""
+    import inspect
+
+    from ai_edge_litert.interpreter import Interpreter as LiteRTInterpreter
+
+    import tflparse
+
+    ours = inspect.signature(tflparse.Interpreter.__init__).parameters
+    theirs = inspect.signature(LiteRTInterpreter.__init__).parameters
+    assert list(ours) == list(theirs)
+    for name, parameter in theirs.items():
+        if isinstance(parameter.default, (bool, type(None))):
+            assert ours[name].default == parameter.default, name
+    model = fixture_paths()[0]
+    positional = tflparse.Interpreter(str(model), None, None, 2)  # num_threads=2
+    reference = LiteRTInterpreter(str(model), None, None, 2)
+    assert same(positional.get_tensor_details(), reference.get_tensor_details()) is None
+    for interpreter in (tflparse.Interpreter, LiteRTInterpreter):
+        with pytest.raises(TypeError):
+            interpreter(model_path=str(model), num_thread=2)

@@ -49,17 +49,27 @@ class Interpreter:
     """Model details exactly as LiteRT's ``Interpreter`` reports them, without a runtime.
 
     Construct it like LiteRT's: ``Interpreter(model_path=...)`` or
-    ``Interpreter(model_content=...)``. Keyword arguments that only matter when running
-    (``num_threads``, ``experimental_delegates``, ...) are accepted and ignored, except
-    ``experimental_compress_quantization_zero_points``, which changes what is reported.
+    ``Interpreter(model_content=...)``; it takes LiteRT 2.3.0's parameters in the same order.
+    Those that only matter when running (``num_threads``, ``experimental_delegates``, ...)
+    are accepted and ignored, except ``experimental_compress_quantization_zero_points``,
+    which changes what is reported. An unknown keyword is a ``TypeError``, as in LiteRT.
     Where LiteRT refuses to construct, this raises :class:`InvalidModelError` with LiteRT's
     message.
     """
 
     def __init__(self, model_path: str | os.PathLike[str] | None = None,
-                 model_content: bytes | None = None, *,
+                 model_content: bytes | None = None,
+                 experimental_delegates: Any = None,
+                 num_threads: int | None = None,
+                 experimental_op_resolver_type: Any = 0,
+                 experimental_preserve_all_tensors: bool = False,
+                 experimental_disable_delegate_clustering: bool = False,
+                 experimental_default_delegate_latest_features: bool = False,
                  experimental_compress_quantization_zero_points: bool = False,
-                 **runtime_options: Any) -> None:
+                 experimental_disable_delegate_node_fusion: bool = False,
+                 experimental_force_delegate_node_profiling: bool = False) -> None:
+        # LiteRT's parameters, in its order; all but the zero-point one only matter when
+        # running, and are accepted and ignored (a misspelt keyword is a TypeError there too)
         self._compress = bool(experimental_compress_quantization_zero_points)
         source: str | os.PathLike[str] | bytes
         if model_path and not model_content:
