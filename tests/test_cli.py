@@ -359,3 +359,17 @@ def test_inspect_every_subgraph_of_every_shared_model() -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         for done in pool.map(lambda args: run(*args), calls):
             assert done.stdout.startswith("file:")
+
+
+@pytest.mark.parametrize("command", ["inspect", "details"])
+def test_unreadable_paths_say_what_is_wrong(command: str, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.tflite"
+    done = run(command, missing, code=2)
+    assert done.stderr == f"tflparse: error: {missing}: No such file or directory\n"
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"GGUF" + bytes(64))
+    done = run(command, junk, code=2)
+    assert done.stderr.count("\n") == 1 and "GGUF" in done.stderr
+    assert "LiteRT" not in done.stderr  # not LiteRT's refusal: no model at all
+    done = run(command, tmp_path, code=2)
+    assert done.stderr.count("\n") == 1 and "directory" in done.stderr

@@ -454,6 +454,8 @@ def details_object(interpreter: Interpreter) -> dict[str, Any]:
 
 
 def cmd_details(args: argparse.Namespace, out: TextIO) -> int:
+    # a path that cannot be read, or is no model at all, fails as in the other commands
+    load(args.model).close()
     try:
         interpreter = Interpreter(model_path=args.model)
     except InvalidModelError as error:
