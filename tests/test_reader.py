@@ -48,9 +48,12 @@ def test_error_is_a_value_error() -> None:
     (b"PK\x03\x04" + b"\x00" * 40, "zip"),
     (b"<!DOCTYPE html><html><body>Not found</body></html>", "HTML"),
     (b"\x08\x07\x12\x0bonnx-example" + b"\x00" * 20, "ONNX"),
+    (b"\x08\x07\x12\x07pytorch\x1a\x052.0.0" + b"\x00" * 20, "ONNX"),  # torch.onnx.export
+    (b"\x08\x08\x12\x07tf2onnx\x1a\x061.16.1" + b"\x00" * 20, "ONNX"),
     (b"\x00\x00\x00\x00TFL2" + b"\x00" * 20, "b'TFL2'"),
     (b"\x00\x01", "too short"),
-], ids=["empty", "lfs", "gguf", "zip", "html", "onnx", "wrong-identifier", "two-bytes"])
+], ids=["empty", "lfs", "gguf", "zip", "html", "onnx", "onnx-pytorch", "onnx-tf2onnx",
+        "wrong-identifier", "two-bytes"])
 def test_look_alikes_are_named(data: bytes, expected: str) -> None:
     with pytest.raises(InvalidModelError, match="not a TFLite model") as info:
         tflparse.load(data)
@@ -282,3 +285,20 @@ def test_row_arrays_are_fresh_copies_of_each_vector(
         assert array.dtype == want and array.flags.writeable and array.flags.c_contiguous
         assert array.tobytes() == expected.astype(want).tobytes()
     assert len(found) == len(starts)
+
+
+def test_model_with_zip_of_associated_files_appended_still_loads() -> None:
+    """Metadata-bearing models carry a zip after the flatbuffer; it is not the model's business."""
+    import io
+    import zipfile
+
+    mnist = fixture_paths()[0].read_bytes()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("labels.txt", "0\n1\n")
+    data = mnist + archive.getvalue()
+    plain, with_zip = tflparse.load(mnist), tflparse.load(data)
+    assert [t.name for t in with_zip.subgraphs[0].tensors] == \
+        [t.name for t in plain.subgraphs[0].tensors]
+    details = tflparse.Interpreter(model_content=data).get_tensor_details()
+    assert len(details) == len(tflparse.Interpreter(model_content=mnist).get_tensor_details())

@@ -1035,12 +1035,23 @@ def _look_alike(head: bytes, size: int) -> str:
     if len(head) >= 12 and head[8:12] == S.FILE_IDENTIFIER:
         return ("this is a size-prefixed flatbuffer: drop the first 4 bytes "
                 "(the runtime does not accept the prefix)")
-    if head[:1] == b"\x08" and b"onnx" in head[:256].lower():
+    if _onnx_like(head):
         return "this looks like an ONNX protobuf, not a TFLite model"
     if len(head) >= 8:
         found = head[4:8]
         return f"the file identifier is {found!r}, not {S.FILE_IDENTIFIER!r}"
     return "too short to hold a FlatBuffer header"
+
+
+# An ONNX ModelProto opens with field 1 (ir_version, a small varint: tag 0x08) followed by
+# another of its fields: producer_name 0x12, producer_version 0x1a, domain 0x22,
+# model_version 0x28, doc_string 0x32, graph 0x3a, opset_import 0x42.
+_ONNX_NEXT_TAGS = frozenset(b"\x12\x1a\x22\x28\x32\x3a\x42")
+
+
+def _onnx_like(head: bytes) -> bool:
+    return (len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 20
+            and head[2] in _ONNX_NEXT_TAGS) or (head[:1] == b"\x08" and b"onnx" in head.lower())
 
 
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
