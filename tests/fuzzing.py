@@ -1,8 +1,10 @@
 """Hostile-input machinery shared by the fuzz tests and the long-running fuzzer.
 
 ``mutations(seed_bytes)`` is a hypothesis strategy of corrupted models: bit flips, byte
-overwrites, truncations, splices, duplicated ranges, and 32-bit values written where the
-FlatBuffer keeps offsets (the root offset, vtable entries, vector lengths).
+overwrites, truncations, splices, duplicated ranges, and 16- and 32-bit values written
+anywhere or aimed at where the seed keeps its structure (``structure``: the root offset,
+offsets to tables, vectors and strings, vector lengths, tables' vtable offsets, vtable
+sizes and field entries).
 ``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
 the documented kind.
@@ -10,6 +12,7 @@ the documented kind.
 
 from __future__ import annotations
 
+import functools
 import struct
 import traceback
 from collections.abc import Iterator
@@ -25,6 +28,29 @@ INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x8000
                0xFFFFFFFF, 0xFFFFFFFC, 0x10000, 0x40000000]
 
 
+@functools.lru_cache(maxsize=256)
+def structure(seed: bytes) -> tuple[list[int], list[int]]:
+    """(positions of 32-bit, of 16-bit structural values) in ``seed``, found by shape: an
+    aligned uint32 that points inside the file (an offset or a length), an int32 that leads
+    back to a plausible vtable (a table's start), and that vtable's uint16 entries."""
+    n = len(seed) // 4
+    if n < 2:
+        return [0], []
+    words = np.frombuffer(seed, "<u4", n).astype(np.int64)
+    at = 4 * np.arange(n)
+    offsets = at[(words > 0) & (at + words < len(seed))]
+    vtables = at - words.astype(np.uint32).view(np.int32).astype(np.int64)
+    plausible = (vtables >= 0) & (vtables + 4 <= len(seed)) & (vtables % 2 == 0) & (at > 0)
+    halves = np.frombuffer(seed, "<u2", len(seed) // 2)
+    tables = at[plausible]
+    vt = vtables[plausible]
+    sizes = halves[np.minimum(vt // 2, len(halves) - 1)].astype(np.int64)
+    good = (sizes >= 4) & (sizes % 2 == 0) & (sizes <= 64) & (vt + sizes <= len(seed))
+    entries = [int(v) + k for v, size in zip(vt[good].tolist(), sizes[good].tolist())
+               for k in range(0, size, 2)]
+    return sorted({0, *offsets.tolist(), *tables[good].tolist()}), sorted(set(entries))
+
+
 @st.composite
 def mutations(draw: Any, seed: bytes) -> bytes:
     """A corrupted copy of ``seed``."""
@@ -33,8 +59,13 @@ def mutations(draw: Any, seed: bytes) -> bytes:
         if not data:
             break
         kind = draw(st.sampled_from(["flip", "byte", "u32", "u32", "truncate", "splice",
-                                     "duplicate", "u16"]))
+                                     "duplicate", "u16", "aimed u32", "aimed u16"]))
         at = draw(st.integers(0, len(data) - 1))
+        if kind.startswith("aimed"):
+            words, halves = structure(seed)
+            targets = words if kind == "aimed u32" else halves
+            at = draw(st.sampled_from(targets)) if targets else at
+            kind = kind[len("aimed "):]
         if kind == "flip":
             data[at] ^= 1 << draw(st.integers(0, 7))
         elif kind == "byte":
