@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Callable, TextIO
@@ -238,8 +239,17 @@ class _Guard:
             self.out.write(f"{label}: unreadable: {escape(str(error))}\n")
 
 
-def _header(out: TextIO, model: Model, path: str) -> None:
-    field = "{:<15}{}\n".format
+def _wrap(first: str, text: str, width: int, indent: int) -> str:
+    """``first`` then ``text``, folded at spaces (or anywhere, for long words) into lines of
+    at most ``width`` characters, later lines indented by ``indent``; with a newline."""
+    return textwrap.fill(text, width, initial_indent=first, subsequent_indent=" " * indent,
+                         break_on_hyphens=False, drop_whitespace=True) + "\n"
+
+
+def _header(out: TextIO, model: Model, path: str, width: int) -> None:
+    def field(label: str, value: str) -> str:
+        return _wrap(f"{label:<15}", value, width, 15)
+
     out.write(field("file:", escape(path)))
     out.write(field("size:", f"{model.size:,} bytes"))
     out.write(field("schema:", f"version {model.version}"))
@@ -267,21 +277,23 @@ def _header(out: TextIO, model: Model, path: str) -> None:
     out.write(field("LiteRT 2.3.0:", verdict))
 
 
-def _subgraphs(out: TextIO, model: Model) -> None:
+def _subgraphs(out: TextIO, model: Model, width: int) -> None:
     out.write(f"subgraphs:     {len(model.subgraphs)}\n")
     for subgraph in model.subgraphs:
         name = f" '{escape(subgraph.name)}'" if subgraph.name else ""
-        out.write(f"  {subgraph.index}{name}: {len(subgraph.tensors)} tensors, "
-                  f"{len(subgraph.operators)} operators, inputs {_shape(subgraph.inputs)}, "
-                  f"outputs {_shape(subgraph.outputs)}\n")
+        out.write(_wrap("  ", f"{subgraph.index}{name}: {len(subgraph.tensors)} tensors, "
+                              f"{len(subgraph.operators)} operators, inputs "
+                              f"{_shape(subgraph.inputs)}, outputs {_shape(subgraph.outputs)}",
+                        width, 4))
     signatures = model.signature_defs
     if signatures:
         out.write(f"signatures:    {len(signatures)}\n")
     for signature in signatures:
         ins = ", ".join(f"{escape(m.name)}=t{m.tensor_index}" for m in signature.inputs or ())
         outs = ", ".join(f"{escape(m.name)}=t{m.tensor_index}" for m in signature.outputs or ())
-        out.write(f"  '{escape(signature.key)}' -> subgraph {signature.subgraph_index}: "
-                  f"inputs [{ins}], outputs [{outs}]\n")
+        out.write(_wrap("  ", f"'{escape(signature.key)}' -> subgraph "
+                              f"{signature.subgraph_index}: inputs [{ins}], outputs [{outs}]",
+                        width, 4))
 
 
 def _io(out: TextIO, model: Model, si: int, width: int) -> None:
@@ -299,7 +311,7 @@ def _io(out: TextIO, model: Model, si: int, width: int) -> None:
                     signature.tolist() != t.shape.tolist():
                 shape += f" (signature {_shape(signature.tolist())})"
             text = f"t{index} '{escape(t.name)}' {_dtype_label(t.type)} {shape} {_quantization(t)}"
-            out.write("  " + ellipsize(text, width - 2) + "\n")
+            out.write(_wrap("  ", text, width, 4))
 
 
 def _dtypes(out: TextIO, model: Model, si: int) -> None:
@@ -365,8 +377,8 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     model = load(args.model)
     guard = _Guard(out)
     width = _terminal_width()
-    guard("header", lambda: _header(out, model, args.model))
-    guard("subgraphs", lambda: _subgraphs(out, model))
+    guard("header", lambda: _header(out, model, args.model, width))
+    guard("subgraphs", lambda: _subgraphs(out, model, width))
     count = len(model.subgraphs)
     if not count:
         return 0
