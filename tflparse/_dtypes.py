@@ -52,6 +52,15 @@ TYPES: dict[int, TypeInfo] = {
 }
 
 
+def integer_range(tensor_type: int) -> tuple[int, int]:
+    """(smallest, largest) value of an integer TensorType, from its bit width."""
+    info = TYPES[tensor_type]
+    assert info.numpy is not None and info.numpy.kind in "iu"
+    if info.numpy.kind == "i":
+        return -(1 << (info.bits - 1)), (1 << (info.bits - 1)) - 1
+    return 0, (1 << info.bits) - 1
+
+
 def type_info(tensor_type: int) -> TypeInfo | None:
     """Facts of a TensorType value, or None for a value the schema does not define."""
     return TYPES.get(tensor_type)

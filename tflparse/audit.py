@@ -29,7 +29,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from ._dtypes import type_info
+from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
 from ._litert import Constructed, bytes_required, construct
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
@@ -53,14 +53,9 @@ _WEIGHT_OPS: dict[int, tuple[int, int, int]] = {  # builtin -> (input, weights, 
 }
 #: quantized integer types whose zero points must fit the type
 _ZP_RANGE: dict[int, tuple[int, int]] = {
-    TensorType.INT8: (-128, 127),
-    TensorType.UINT8: (0, 255),
-    TensorType.INT16: (-32768, 32767),
-    TensorType.UINT16: (0, 65535),
-    TensorType.INT4: (-8, 7),
-    TensorType.UINT4: (0, 15),
-    TensorType.INT2: (-2, 1),
-    TensorType.INT32: (-(1 << 31), (1 << 31) - 1),
+    t: integer_range(t) for t in (TensorType.INT8, TensorType.UINT8, TensorType.INT16,
+                                  TensorType.UINT16, TensorType.INT4, TensorType.UINT4,
+                                  TensorType.INT2, TensorType.INT32)
 }
 _I8, _U8, _I16 = TensorType.INT8, TensorType.UINT8, TensorType.INT16
 #: (scale, zero point) the spec and LiteRT's kernels fix for LOGISTIC and SOFTMAX outputs,

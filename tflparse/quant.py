@@ -25,7 +25,7 @@ from typing import Any, NamedTuple, Union
 
 import numpy as np
 
-from ._dtypes import TYPES
+from ._dtypes import TYPES, integer_range
 from ._schema import TensorType
 
 __all__ = ["quantize", "dequantize", "quantize_blockwise", "dequantize_blockwise"]
@@ -45,12 +45,8 @@ class _Range(NamedTuple):
 def _range(tensor_type: int) -> tuple[str, _Range]:
     info = TYPES[tensor_type]
     assert info.numpy is not None
-    storage = info.numpy.newbyteorder("=")
-    if storage.kind == "i":
-        low, high = -(1 << (info.bits - 1)), (1 << (info.bits - 1)) - 1
-    else:
-        low, high = 0, (1 << info.bits) - 1
-    return info.name.lower(), _Range(low, high, storage)
+    low, high = integer_range(tensor_type)
+    return info.name.lower(), _Range(low, high, info.numpy.newbyteorder("="))
 
 
 #: The one table of quantized types: name -> (min, max, storage dtype), from ``_dtypes``.
