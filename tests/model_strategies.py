@@ -170,8 +170,9 @@ def tensors(draw: Any, n_tensors: int, buffers: list[s.BufferT],
             elif t.type in STRINGLIKE:  # a string buffer counts its entries, sparse or not
                 data = string_buffer([draw(st.binary(max_size=3))
                                       for _ in range(draw(st.integers(0, max(count, 0))))])
-            elif where == "sparse":
-                data = bytes(max(bits // 8, 1) * stored)
+            elif where == "sparse":  # random values, so a misplaced one shows
+                size = max(bits // 8, 1) * stored
+                data = draw(st.binary(min_size=size, max_size=size))
             elif where == "empty":
                 data = b""
             else:
