@@ -185,3 +185,66 @@ def test_more_dimensions_than_numpy_allows_is_an_invalid_model(constant: bool) -
     tensor = tflparse.load(data).subgraphs[0].tensors[0]
     with pytest.raises(tflparse.InvalidModelError, match="rank 70 is more than the 64"):
         tensor.to_array()
+
+
+@st.composite
+def sparse_encodings(draw: st.DrawFn) -> tuple[np.ndarray, list[int], list[int], list[dict],
+                                                np.ndarray]:
+    """A random matrix and its encoding in TFLite's sparsity format, written here from the
+    format's definition: blocks or none, either traversal order, DENSE or CSR per level
+    of the tensor's own dimensions."""
+    block = draw(st.sampled_from([(1, 1), (2, 1), (1, 2), (2, 2)]))
+    blocked = block != (1, 1)
+    rows, cols = block[0] * draw(st.integers(1, 3)), block[1] * draw(st.integers(1, 3))
+    matrix = np.array(draw(st.lists(st.sampled_from([0.0, 0.0, 1.5, -2.0, 3.25]),
+                                    min_size=rows * cols, max_size=rows * cols)),
+                      np.float32).reshape(rows, cols)
+    order = draw(st.permutations([0, 1])) + ([2, 3] if blocked else [])
+    # expanded dimension d has size sizes[d]; a leaf's expanded coordinates give its cell
+    sizes = [rows // block[0], cols // block[1], *block] if blocked else [rows, cols]
+
+    def cell(coords: dict[int, int]) -> tuple[int, int]:
+        if not blocked:
+            return coords[0], coords[1]
+        return coords[0] * block[0] + coords[2], coords[1] * block[1] + coords[3]
+
+    def nonzero_below(coords: dict[int, int], level: int) -> bool:
+        if level == len(order):
+            return bool(matrix[cell(coords)] != 0)
+        d = order[level]
+        return any(nonzero_below({**coords, d: i}, level + 1) for i in range(sizes[d]))
+
+    # block dimensions are DENSE, as the converter writes them (LiteRT takes a block's size
+    # from its dense_size)
+    formats = [draw(st.sampled_from([0, 1])) if d < 2 else 0 for d in order]
+    dims: list[dict] = [{"format": 0, "dense_size": sizes[d]} if f == 0 else
+                        {"format": 1, "array_segments": [0], "array_indices": []}
+                        for d, f in zip(order, formats)]
+    values: list[float] = []
+
+    def encode(coords: dict[int, int], level: int) -> None:
+        if level == len(order):
+            values.append(float(matrix[cell(coords)]))
+            return
+        d = order[level]
+        for i in range(sizes[d]):
+            child = {**coords, d: i}
+            if formats[level] == 0 or nonzero_below(child, level + 1):
+                if formats[level] == 1:
+                    dims[level]["array_indices"].append(i)
+                encode(child, level + 1)
+        if formats[level] == 1:  # one segment per parent node, in traversal order
+            dims[level]["array_segments"].append(len(dims[level]["array_indices"]))
+
+    encode({}, 0)
+    return matrix, order, [0, 1] if blocked else [], dims, np.array(values, np.float32)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sparse_encodings())
+def test_densify_inverts_an_independent_encoder(case: tuple) -> None:
+    from tflparse.data import densify
+
+    matrix, order, block_map, dims, values = case
+    found = densify(values, list(matrix.shape), order, block_map, dims)
+    assert found.tobytes() == matrix.tobytes()
