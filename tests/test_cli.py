@@ -375,3 +375,8 @@ def test_unreadable_paths_say_what_is_wrong(command: str, tmp_path: Path) -> Non
     assert "LiteRT" not in done.stderr  # not LiteRT's refusal: no model at all
     done = run(command, tmp_path, code=2)
     assert done.stderr.count("\n") == 1 and "directory" in done.stderr
+
+
+def test_audit_refuses_negative_jobs() -> None:
+    done = run("audit", "--jobs", "-1", MNIST, code=2)
+    assert "--jobs" in done.stderr and "must be 0 or more" in done.stderr

@@ -126,6 +126,14 @@ def _write_table(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[str
         out.write(line(row) + "\n")
 
 
+def _jobs(text: str) -> int:
+    """``--jobs``: a count of worker threads, 0 for one per CPU."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def _terminal_width() -> int:
     return max(80, shutil.get_terminal_size((80, 24)).columns)
 
@@ -645,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="JSON Lines: one {path, findings, error} record per file")
     audit.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
                        help="lowest severity that makes the exit status 1 (default error)")
-    audit.add_argument("--jobs", "-j", type=int, default=1, metavar="N",
+    audit.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                        help="audit N files in parallel (0: one per CPU; default 1)")
     audit.add_argument("--pattern", action="append", metavar="GLOB",
                        help="file names to audit in folders (repeatable; default "
