@@ -400,8 +400,8 @@ class Columns:
     ``broken`` and reads as if the field were absent, so the other rows stay readable.
     """
 
-    __slots__ = ("fb", "pos", "rows", "where", "vt", "vt_size", "broken", "errors",
-                 "_slow_table", "_vtables", "_vtable_sizes", "_which")
+    __slots__ = ("fb", "pos", "rows", "where", "vt", "broken", "errors", "_slow_table",
+                 "_vtables", "_vtable_sizes", "_which")
 
     def __init__(self, fb: FlatBuffer, pos: np.ndarray, rows: np.ndarray, where: str,
                  slow_table: Callable[[int], Table],
@@ -420,13 +420,13 @@ class Columns:
         vt = pos - fb.gather(pos, "i4").astype(np.int64)
         self._fail((vt < 0) | (vt + 2 > size), None)
         self.vt = vt = np.where(self.broken, 0, vt)
-        self.vt_size = fb.gather(vt, "u2").astype(np.int64)  # < 4: no fields
-        self._fail((self.vt_size % 2 == 1) | (vt + self.vt_size > size), None)
-        self.vt_size[self.broken] = 0  # a broken row has no fields
+        vt_size = fb.gather(vt, "u2").astype(np.int64)  # < 4: no fields
+        self._fail((vt_size % 2 == 1) | (vt + vt_size > size), None)
+        vt_size[self.broken] = 0  # a broken row has no fields
         # tables share vtables: field offsets are read once per distinct vtable (-1: none)
         self._vtables, self._which = distinct(np.where(self.broken, -1, vt))
         self._vtable_sizes = np.zeros(len(self._vtables), np.int64)
-        self._vtable_sizes[self._which] = self.vt_size  # the same for every row of a vtable
+        self._vtable_sizes[self._which] = vt_size  # the same for every row of a vtable
 
     @classmethod
     def of_vector(cls, vector: TableVector) -> Columns:
