@@ -209,8 +209,9 @@ def _per_axis(values: _Values, acc: _Accumulator, pre: int, channels: int, post:
 
 def _blockwise(values: _Values, acc: _Accumulator, pre: int, blocks: int, size: int,
                post: int, limit: int, progress: Callable[[int], None] | None) -> None:
-    """Blocks of ``size`` values along the middle axis; a block's values are never split."""
-    for p0, p1, b0, b1, _, _ in _plan(pre, blocks, size * post, limit):
+    """Blocks of ``size`` values along the middle axis; a block's values are never split
+    (the smallest chunk is one slab of ``size * post`` values)."""
+    for p0, p1, b0, b1, _, _ in _plan(pre, blocks, size * post, max(limit, size * post)):
         start = (p0 * blocks + b0) * size * post
         count = (p1 - p0) * (b1 - b0) * size * post
         block = values.read(start, start + count).reshape((p1 - p0) * (b1 - b0), size, post)
