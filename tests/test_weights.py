@@ -94,21 +94,28 @@ def quantized_constants(draw: Any) -> tuple[bytes, int | None]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=quantized_constants(), chunk=st.sampled_from([1, 2, 3, 7, 64, 1 << 22]))
-def test_statistics_equal_numpy_on_the_whole_array(case: tuple[bytes, int | None], chunk: int
-                                                   ) -> None:
+@given(case=quantized_constants(), chunk=st.sampled_from([1, 2, 3, 7, 64, 1 << 22]),
+       channel_axis=st.none() | st.integers(0, 3))
+def test_statistics_equal_numpy_on_the_whole_array(case: tuple[bytes, int | None], chunk: int,
+                                                   channel_axis: int | None) -> None:
+    """Per axis, per tensor, and per tensor counted along a channel axis of its own."""
     data, axis = case
     t = tflparse.load(data).subgraphs[0].tensors[0]
+    rank = len(t.shape)
+    if channel_axis is not None and (channel_axis >= rank or t.shape[channel_axis] == 1):
+        channel_axis = None
     old = weights.CHUNK_ELEMENTS
     weights.CHUNK_ELEMENTS = chunk  # small chunks: every split of the plan is exercised
     try:
-        stats = tensor_stats(t)
+        stats = tensor_stats(t, channel_axis=channel_axis)
     finally:
         weights.CHUNK_ELEMENTS = old
     assert stats is not None
     assert stats.axis == axis
+    measured = axis if axis is not None else channel_axis
+    assert stats.channel_axis == measured
     assert stats.count * len(stats.scale) == t.num_elements
-    check(stats, oracle(t, axis))
+    check(stats, oracle(t, measured))
 
 
 @settings(max_examples=60, deadline=None)
@@ -229,6 +236,6 @@ def test_shared_models_equal_numpy() -> None:
                 if values is not None:
                     np.testing.assert_array_equal(stats.q_max, values.max(axis=1))
                 continue
-            check(stats, oracle(t, stats.axis))
+            check(stats, oracle(t, stats.channel_axis))
             measured += 1
     assert measured >= 200
