@@ -244,10 +244,10 @@ def _bias_saturated(ctx: Context) -> Iterator[Hit]:
             yield _bias_at(op, ctx), (
                 f"{op.op_name} bias reaches |q| = {largest}{_in(bad)} (limit {limit}): the "
                 "quantizer clamped a bias larger than the bias scale can hold (largest "
-                f"representable {limit * float(scales.min()):.3g} in real units), so these channels compute "
-                "with a wrong bias. Hint: the weight scale of those channels is too small "
-                "for their bias; widen it (the old quantizer's AdjustWeightsForBiasScale) or "
-                "fix the float model's bias")
+                f"representable {limit * float(scales.min()):.3g} in real units), so these "
+                "channels compute with a wrong bias. Hint: the weight scale of those "
+                "channels is too small for their bias; widen it (as the old quantizer's "
+                "AdjustWeightsForBiasScale does) or fix the float model's bias")
 
 
 @rule("bias-headroom", "warning",
