@@ -325,8 +325,9 @@ def _activation_clamp_overflow(ctx: Context) -> Iterator[Hit]:
         step = high if high is not None and not -2.0 ** 31 <= high <= 2.0 ** 31 else low
         yield _tensor_at(op, ctx, op.output), (
             f"{op.op_name} with fused {op.activation}: round(bound / output scale "
-            f"{op.output_scale:.3g}) = {step:.4g} does not fit int32, so LiteRT's prepare "
-            "fails (no_integer_overflow_from_quantization) and the model cannot run. Hint: "
+            f"{op.output_scale:.3g}) = {step:.4g} does not fit int32, so LiteRT's builtin "
+            "kernel fails to prepare (no_integer_overflow_from_quantization), as does the "
+            "Edge TPU compiler that runs it. Hint: "
             "the output scale is (near) zero; recalibrate the output range")
 
 
