@@ -436,3 +436,91 @@ def test_readme_lists_every_rule() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for rule_id in RULES:
         assert f"| `{rule_id}` |" in readme, rule_id
+
+
+def test_fused_activation_and_operands_read_as_the_bindings_read_them() -> None:
+    """Every conv / fully-connected operator of the shared models: activation and operand
+    indices from the official generated bindings equal operator_quantities'."""
+    names = {v: k for k, v in vars(ACT).items() if not k.startswith("_")}
+    options = {OP.CONV_2D: s.Conv2DOptionsT, OP.DEPTHWISE_CONV_2D: s.DepthwiseConv2DOptionsT,
+               OP.FULLY_CONNECTED: s.FullyConnectedOptionsT,
+               OP.TRANSPOSE_CONV: s.TransposeConvOptionsT}
+    checked = 0
+    for path in sorted(SHARED_MODELS.glob("*.tflite")):
+        data = path.read_bytes()
+        ours = {(q.subgraph, q.operator): q for q in operator_quantities(tflparse.load(data))}
+        model = s.ModelT.InitFromPackedBuf(data, 0)
+        for si, graph in enumerate(model.subgraphs or []):
+            for oi, op in enumerate(graph.operators or []):
+                q = ours.get((si, oi))
+                if q is None:
+                    continue
+                code = model.operatorCodes[op.opcodeIndex]
+                builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+                assert isinstance(op.builtinOptions, options[builtin]), path.name
+                assert q.activation == names[op.builtinOptions.fusedActivationFunction]
+                assert q.weights == op.inputs[1] and q.output == op.outputs[0]
+                checked += 1
+    if not checked:
+        pytest.skip("no shared models")
+    assert checked > 100
+
+
+def test_activation_field_offsets_are_the_bindings() -> None:
+    """WEIGHT_OPERATORS' vtable offsets of fused_activation_function, read from the official
+    generated reader of each options table."""
+    import inspect
+    import re
+
+    from tflparse.weights import WEIGHT_OPERATORS
+    tables = {OP.CONV_2D: s.Conv2DOptions, OP.DEPTHWISE_CONV_2D: s.DepthwiseConv2DOptions,
+              OP.FULLY_CONNECTED: s.FullyConnectedOptions,
+              OP.TRANSPOSE_CONV: s.TransposeConvOptions}
+    assert set(tables) == set(WEIGHT_OPERATORS)
+    for builtin, table in tables.items():
+        source = inspect.getsource(table.FusedActivationFunction)
+        match = re.search(r"Offset\((\d+)\)", source)
+        assert match is not None
+        assert WEIGHT_OPERATORS[builtin][3] == int(match.group(1)), table.__name__
+
+
+#: weight-rule findings per shared model (all others: none). Checked by hand with numpy on
+#: LiteRT's get_tensor() for tiny_vww96 (conv2d_7: 71 of 128 channels all zero, 70 with a
+#: scale < 1e-8), yamnet (layer 26 depthwise: live scales 7.0e-05..0.194, ratio 1/2769),
+#: mobilenet uint8 (Conv2d_1_depthwise, zero point 241: channels 3, 4, 6, 7 reach |q - zp|
+#: 7, 4, 6, 6 while channel 2 reaches 240) and aeq_mnist (10, 33 and 8 values at -128).
+REAL_WEIGHT_FINDINGS = {
+    "aeq_mnist_weight_only_int8.tflite": {"weight-clipping": 1, "int8-weight-range": 3},
+    "tflm_keyword_scrambled_svdf.tflite": {"int8-weight-range": 4, "bias-headroom": 5},
+    "tflm_seanet_conv10_int16x8.tflite": {"weight-clipping": 1, "int8-weight-range": 1},
+    "tflsupport_mobilenet_v1_025_quant_uint8_metadata.tflite": {"channel-imbalance": 10},
+    "tflsupport_yamnet_wavin_mel_int8_complex64.tflite": {"scale-spread": 1},
+    "tiny_toycar_int8_io.tflite": {"channel-imbalance": 4},
+    "tiny_vww96_int8.tflite": {"dead-channel": 9, "scale-spread": 3},
+}
+
+
+def test_shared_models_weight_findings() -> None:
+    from collections import Counter
+
+    from conftest import shared_model_paths
+
+    from tflparse.audit import audit_path
+    paths = shared_model_paths()
+    if not paths:
+        pytest.skip("no shared models")
+    for path in paths:
+        report = audit_path(path, WEIGHT_RULES)
+        counts = Counter(f.rule for f in report.findings)
+        assert dict(counts) == REAL_WEIGHT_FINDINGS.get(path.name, {}), path.name
+
+
+def test_dead_channel_counts_equal_litert_values() -> None:
+    """The dead-channel message's count against LiteRT's own get_tensor() values."""
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    data = shared(VWW)
+    interpreter = litert.Interpreter(model_content=data)
+    for finding in found(data, "dead-channel"):
+        values = interpreter.get_tensor(finding.location.tensor)
+        dead = int((values.reshape(values.shape[0], -1) == 0).all(axis=1).sum())
+        assert finding.message.startswith(f"{dead} of {values.shape[0]} channels")

@@ -254,7 +254,7 @@ def _parameters(tensor: Tensor
     q = tensor.quantization
     if q is None:
         return None
-    shape = tuple(int(d) for d in tensor.shape.tolist())
+    shape = tuple(max(int(d), 0) for d in tensor.shape.tolist())
     if q.details_type == QuantizationDetails.BlockwiseQuantization:
         details = q.details
         if not isinstance(details, BlockwiseQuantization):
@@ -337,6 +337,9 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None, 
         return None
     axis, scale, zps, channels, details = found
     shape = tuple(int(d) for d in tensor.shape.tolist())
+    if any(d < 0 for d in shape):
+        raise InvalidModelError(f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]: "
+                                f"negative dimension in shape {list(shape)}")
     measured_axis = axis
     if axis is None and channel_axis is not None and 0 <= channel_axis < len(shape) \
             and shape[channel_axis] > 1:
