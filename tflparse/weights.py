@@ -209,10 +209,10 @@ def _count_equal(block: np.ndarray, value: int, axes: tuple[int, ...]) -> np.nda
         return counted
     if block.shape[2] == 1:  # channels last: add the rows elementwise
         rows = equal[:, :, 0]
-        total = np.zeros(rows.shape[1], np.int64)
+        summed = np.zeros(rows.shape[1], np.int64)
         for i in range(0, rows.shape[0], _FOLD):
-            total += np.add.reduce(rows[i:i + _FOLD], axis=0, dtype=np.uint8)
-        return total
+            summed += np.add.reduce(rows[i:i + _FOLD], axis=0, dtype=np.uint8)
+        return summed
     rows = equal[0]  # channels first: each channel is a contiguous row, folded into lanes
     lane = next((w for length, w in _LANES if rows.shape[1] >= length), 0)
     if not lane:
