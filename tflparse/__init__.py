@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from ._errors import InvalidModelError
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
-from .interpreter import Interpreter, SignatureRunner
+from .interpreter import (
+    Interpreter,
+    InterpreterWithCustomOps,
+    OpResolverType,
+    SignatureRunner,
+    load_delegate,
+)
 from .model import Model, load
 from .quant import dequantize, dequantize_blockwise, quantize, quantize_blockwise
 
@@ -19,14 +25,17 @@ __version__ = "0.1.0"
 __all__ = [
     "BuiltinOperator",
     "Interpreter",
+    "InterpreterWithCustomOps",
     "InvalidModelError",
     "Model",
+    "OpResolverType",
     "QuantizationDetails",
     "SignatureRunner",
     "TensorType",
     "dequantize",
     "dequantize_blockwise",
     "load",
+    "load_delegate",
     "quantize",
     "quantize_blockwise",
     "__version__",
