@@ -31,6 +31,7 @@ from ._arguments import (
     incompatible,
     resolver_id,
 )
+from ._construction import Constructed, construct, not_a_flatbuffer
 from ._details import (
     DetailSource,
     TensorDetails,
@@ -41,10 +42,10 @@ from ._details import (
     tensor_details,
 )
 from ._errors import InvalidModelError
-from ._litert import Constructed, construct, not_a_flatbuffer
+from ._loading import load
 from ._schema import BUILTIN_OPERATOR_NAMES
 from ._verify import verify
-from .model import Model, load
+from .model import Model
 
 __all__ = ["Delegate", "Interpreter", "InterpreterWithCustomOps", "OpResolverType",
            "SignatureRunner", "load_delegate"]
