@@ -269,7 +269,7 @@ class Interpreter:
     def _get_op_details(self, op_index: int) -> dict[str, Any]:
         """Node ``op_index`` of subgraph 0, as LiteRT's experimental ``_get_op_details``.
 
-        Nodes are the operators LiteRT keeps, in file order (it drops some, FACTS §6), so
+        Nodes are the operators LiteRT keeps, in file order (construction drops some), so
         ``op_index`` counts kept operators. An index outside them is
         ``ValueError('Invalid node index')``; one that is not an integer in C ``int`` range
         is the ``TypeError`` LiteRT's binding raises.
