@@ -50,8 +50,9 @@ __all__ = ["CHUNK_ELEMENTS", "WeightStats", "OperatorQuant", "tensor_stats",
            "model_weight_stats", "operator_quantities", "output_channel_axes",
            "WEIGHT_OPERATORS"]
 
-#: values read and reduced at once: bounds the working set of a pass (4 Mi values, a few MB)
-CHUNK_ELEMENTS = 1 << 22
+#: values read and reduced at once: bounds the working set of a pass (1 Mi values: the
+#: block, its comparison mask and the per-channel results take a few MB)
+CHUNK_ELEMENTS = 1 << 20
 
 #: integer types whose quantized constants are measured (uint32/uint64 cannot be held in int64)
 _MEASURED = frozenset({TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.UINT16,
@@ -417,11 +418,12 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None, 
 
 
 def _candidates(model: Model) -> Iterator[Tensor]:
-    """Every readable tensor that may be a quantized constant, in file order."""
+    """Every readable constant that may be a quantized one, in file order."""
+    buffers = model.buffer_columns
     for subgraph in model.subgraphs:
         columns = subgraph.tensor_columns
         measured = np.isin(columns.type, list(_MEASURED)) & (columns.quant_row >= 0) \
-            & ~columns.rows.broken
+            & ~columns.rows.broken & buffers.holds_data(columns.buffer)
         for index in np.flatnonzero(measured).tolist():
             yield subgraph.tensors[index]
 
@@ -476,14 +478,7 @@ def model_weight_stats(model: Model, progress: Progress | None = None, *,
     ``InvalidModelError``, or is left out with ``skip_invalid``.
     """
     axes = output_channel_axes(model)
-    tensors = []
-    for t in _candidates(model):
-        try:
-            if t.is_constant:
-                tensors.append(t)
-        except InvalidModelError:
-            if not skip_invalid:
-                raise
+    tensors = list(_candidates(model))
     sizes = [len(t.data or b"") if progress is not None else 0 for t in tensors]
     meter = _Meter(progress, sum(sizes)) if progress is not None else None
     result = []
