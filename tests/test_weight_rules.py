@@ -524,3 +524,18 @@ def test_dead_channel_counts_equal_litert_values() -> None:
         values = interpreter.get_tensor(finding.location.tensor)
         dead = int((values.reshape(values.shape[0], -1) == 0).all(axis=1).sum())
         assert finding.message.startswith(f"{dead} of {values.shape[0]} channels")
+
+
+def test_progress_bar_draws_long_passes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tflparse.cli.weights import PROGRESS_BYTES, progress_bar
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    short = progress_bar("small.tflite")
+    short(10, 100)
+    assert err.getvalue() == ""  # under PROGRESS_BYTES: nothing drawn
+    bar = progress_bar("big.tflite")
+    for done in (0, PROGRESS_BYTES // 2, PROGRESS_BYTES // 2, PROGRESS_BYTES):
+        bar(done, PROGRESS_BYTES)
+    drawn = err.getvalue().split("\r\x1b[K")
+    assert drawn == ["", "reading weights of big.tflite: 0%",
+                     "reading weights of big.tflite: 50%", ""]  # the last clears the line
