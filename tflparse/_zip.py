@@ -109,6 +109,16 @@ class ZipArchive:
         except KeyError:
             raise InvalidModelError(f"{self.where}: no zip member {name!r}") from None
 
+    def _readable(self, m: ZipMember) -> str:
+        """Where ``m`` is, for messages; refuses what this reader cannot read."""
+        where = f"{self.where}: zip member {m.name!r}"
+        if m.flags & _FLAG_ENCRYPTED:
+            raise InvalidModelError(f"{where} is encrypted")
+        if m.method not in (STORED, DEFLATED):
+            raise InvalidModelError(f"{where}: compression method {m.method} is not supported "
+                                    "(only stored and deflated)")
+        return where
+
     def read(self, name: str | ZipMember, *, limit: int, verify: bool = True) -> memoryview:
         """The bytes of member ``name``, read-only.
 
@@ -118,9 +128,7 @@ class ZipArchive:
         never more than its declared size, and its CRC is always checked.
         """
         m = name if isinstance(name, ZipMember) else self.member(name)
-        where = f"{self.where}: zip member {m.name!r}"
-        if m.flags & _FLAG_ENCRYPTED:
-            raise InvalidModelError(f"{where} is encrypted")
+        where = self._readable(m)
         if m.method == STORED:
             if m.compressed_size != m.size:
                 raise InvalidModelError(
@@ -130,13 +138,24 @@ class ZipArchive:
             if verify:
                 _check_crc(zlib.crc32(view), m, where)
             return view
-        if m.method != DEFLATED:
-            raise InvalidModelError(f"{where}: compression method {m.method} is not supported "
-                                    "(only stored and deflated)")
         if m.size > limit:
             raise InvalidModelError(f"{where}: declares {m.size} bytes inflated, over the "
                                     f"limit of {limit} bytes")
         return _inflate(self._data[m.offset:m.offset + m.compressed_size], m, where)
+
+    def head(self, name: str | ZipMember, size: int) -> bytes:
+        """The first ``size`` bytes (or fewer) of a member, inflating no more than that; not
+        CRC-checked (for recognising what a member holds)."""
+        m = name if isinstance(name, ZipMember) else self.member(name)
+        where = self._readable(m)
+        if m.method == STORED:
+            return bytes(self._data[m.offset:m.offset + min(size, m.compressed_size)])
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            return inflater.decompress(self._data[m.offset:m.offset + min(
+                m.compressed_size, _CHUNK)], min(size, m.size) or 1)[:size]
+        except zlib.error as exc:
+            raise InvalidModelError(f"{where}: deflate stream is damaged ({exc})") from None
 
     def __repr__(self) -> str:
         return f"ZipArchive({self.where!r}, {len(self.members)} members at byte {self.start})"
