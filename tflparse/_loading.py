@@ -19,7 +19,7 @@ from ._flatbuf import FlatBuffer
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Source", "load"]
+__all__ = ["Source", "load", "map_file"]
 
 #: what :func:`load` opens: a path or the bytes of a model
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -84,14 +84,20 @@ def load(source: Source) -> Model:
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
+    mapping = map_file(path, "a model file", "a TFLite model")
+    return _from_buffer(mapping, path, mapping)
+
+
+def map_file(path: str, file: str, what: str) -> mmap.mmap:
+    """Map a regular, non-empty file read-only; ``file``/``what`` name what it should be in
+    the error for a folder ("is a directory, not a model file") and for an empty file."""
     mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
     if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
+        raise IsADirectoryError(errno.EISDIR, f"is a directory, not {file}", path)
     if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
         raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
-            raise InvalidModelError(f"{path}: not a TFLite model: the file is empty")
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return _from_buffer(mapping, path, mapping)
+            raise InvalidModelError(f"{path}: not {what}: the file is empty")
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
