@@ -192,6 +192,19 @@ class Bundle:
 
     __getitem__ = open
 
+    def walk(self) -> Iterator[BundleMember]:
+        """Every member, each nested bundle's members right after it (depth first); a nested
+        bundle that cannot be opened is listed without its members."""
+        for found in self.members:
+            yield found
+            if found.kind == "bundle":
+                try:
+                    inner = self.open(found)
+                except InvalidModelError:
+                    continue
+                assert isinstance(inner, Bundle)
+                yield from inner.walk()
+
     def models(self) -> Iterator[tuple[str, Model | InvalidModelError]]:
         """Every model in the bundle and in the bundles nested in it, in archive order, as
         (display name, model); a member that cannot be read comes as its error instead.
@@ -274,7 +287,7 @@ def load_any(source: Source, *, name: str | None = None,
             what = _look_alike(bytes(data[:256]), len(data))
             if bytes(data[:4]) == b"PK\x03\x04":
                 what = "a zip archive without its end record (a truncated download?)"
-            raise InvalidModelError(f"{label}: neither a TFLite model nor a bundle: {what}")
+            raise InvalidModelError(f"{label}: not a TFLite model or bundle: {what}")
         return Bundle(data, archive, label, mapping, _Budget(inflate_limit), 0)
     except InvalidModelError:
         if mapping is not None:
