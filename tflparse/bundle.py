@@ -65,9 +65,9 @@ class BundleMember:
     member cannot be read, with ``error`` saying why), ``size`` and ``compressed_size``."""
 
     __slots__ = ("name", "display_name", "kind", "size", "compressed_size", "stored", "error",
-                 "_entry")
+                 "_entry", "_archive")
 
-    def __init__(self, entry: ZipMember, display_name: str, kind: str,
+    def __init__(self, archive: ZipArchive, entry: ZipMember, display_name: str, kind: str,
                  error: InvalidModelError | None = None) -> None:
         self.name = entry.name
         self.display_name = display_name
@@ -77,6 +77,7 @@ class BundleMember:
         self.stored = entry.method == 0
         self.error = error
         self._entry = entry
+        self._archive = archive
 
     def __repr__(self) -> str:
         return f"BundleMember({self.name!r}, {self.kind}, {self.size} bytes)"
@@ -120,33 +121,40 @@ class Bundle:
     def _classify(self, entry: ZipMember) -> BundleMember:
         display = f"{self.name}{SEPARATOR}{entry.name}"
         if entry.name.endswith("/") and entry.size == 0:
-            return BundleMember(entry, display, "folder")
+            return BundleMember(self.archive, entry, display, "folder")
         try:
             safe_relative_path(entry.name, self.name)
             head = self.archive.head(entry, 8)
         except InvalidModelError as error:
-            return BundleMember(entry, display, "error", error)
+            return BundleMember(self.archive, entry, display, "error", error)
         if head[4:8] == S.FILE_IDENTIFIER:
-            return BundleMember(entry, display, "model")
+            return BundleMember(self.archive, entry, display, "model")
         if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            return BundleMember(entry, display, "bundle")
+            return BundleMember(self.archive, entry, display, "bundle")
         lower = entry.name.lower()
         if lower.endswith(_MODEL_SUFFIXES + _ZIP_SUFFIXES):
             what = "TFLite model" if lower.endswith(_MODEL_SUFFIXES) else "zip"
-            return BundleMember(entry, display, "error", InvalidModelError(
+            return BundleMember(self.archive, entry, display, "error", InvalidModelError(
                 f"{display}: named like a {what}, but its bytes are not one (they start "
                 f"{head!r})"))
-        return BundleMember(entry, display, "other")
+        return BundleMember(self.archive, entry, display, "other")
 
     def member(self, name: str) -> BundleMember:
         """The member called ``name`` (the last one when a name repeats)."""
         entry = self.archive.member(name)
         return next(m for m in self.members if m._entry is entry)
 
+    def _find(self, name: str | BundleMember) -> BundleMember:
+        if not isinstance(name, BundleMember):
+            return self.member(name)
+        if name._archive is not self.archive:
+            raise ValueError(f"{name.display_name} is not a member of {self.name}")
+        return name
+
     def read(self, name: str | BundleMember) -> memoryview:
         """A member's bytes: a view of the bundle for a stored member (not CRC-checked, so
         nothing is read), inflated within the bundle's limit (CRC-checked) otherwise."""
-        found = name if isinstance(name, BundleMember) else self.member(name)
+        found = self._find(name)
         if found.kind == "error":
             assert found.error is not None
             raise found.error
@@ -164,7 +172,7 @@ class Bundle:
     def open(self, name: str | BundleMember) -> Member:
         """The member as a :class:`~tflparse.model.Model` or a nested :class:`Bundle`;
         :class:`InvalidModelError` for other members and damaged ones."""
-        found = name if isinstance(name, BundleMember) else self.member(name)
+        found = self._find(name)
         key = id(found._entry)
         if key in self._opened:
             return self._opened[key]
