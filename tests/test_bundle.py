@@ -50,6 +50,18 @@ def members_of(data: bytes) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
+def test_docstring_examples() -> None:
+    import doctest
+    import os
+
+    from conftest import ROOT
+
+    import tflparse.bundle
+
+    os.chdir(ROOT)
+    assert doctest.testmod(tflparse.bundle, optionflags=doctest.ELLIPSIS).failed == 0
+
+
 def test_members_by_name_as_models(tmp_path: Path) -> None:
     data = hand_task()
     assert all(offset % 4 == 0 for offset in aligned_offsets(data))

@@ -341,7 +341,7 @@ def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -
     out.write(wrap(f"{'bundle:':<15}", escape(bundle.name), width, 15))
     out.write(f"members:       {len(members)}\n")
     skip = len(bundle.name) + len(SEPARATOR)
-    out.write(f"  {'kind':<6} {'bytes':>13} {'stored':<8} member\n")
+    out.write(f"  {'kind':<6} {'bytes':>13} {'method':<8} member\n")
     for m in members:  # the name last and folded, never cut: it is how members are picked
         cells = f"  {m.kind:<6} {m.size:>13,} {'stored' if m.stored else 'deflated':<8} "
         out.write(wrap(cells, escape(m.display_name[skip:]), width, len(cells)))
