@@ -240,18 +240,6 @@ def bundle_seeds(models: list[bytes]) -> list[bytes]:
     return seeds
 
 
-def _nested(bundle: Bundle) -> Iterator[Bundle]:
-    yield bundle
-    for member in bundle.members:
-        if member.kind == "bundle":
-            try:
-                inner = bundle.open(member)
-            except InvalidModelError:
-                continue
-            assert isinstance(inner, Bundle)
-            yield from _nested(inner)
-
-
 def exercise_bundle(data: bytes) -> list[str]:
     """Open ``data`` as a bundle and everything in it; the list of unexpected exceptions and
     broken promises (a member larger than declared, inflation past the limit)."""
@@ -260,17 +248,16 @@ def exercise_bundle(data: bytes) -> list[str]:
         found = load_any(data, inflate_limit=BUNDLE_LIMIT)
         if not isinstance(found, Bundle):
             return problems
-        for bundle in _nested(found):
-            for member in bundle.members:
-                with contextlib.suppress(InvalidModelError):
-                    safe_relative_path(member.name)
-                try:
-                    raw = bundle.read(member) if member.kind != "error" else None
-                except InvalidModelError:
-                    raw = None
-                if raw is not None and len(raw) != member.size:
-                    problems.append(f"{member.display_name!r}: {len(raw)} bytes, declared "
-                                    f"{member.size}")
+        for member in found.walk():
+            with contextlib.suppress(InvalidModelError):
+                safe_relative_path(member.name)
+            try:
+                raw = member.bundle.read(member) if member.kind != "error" else None
+            except InvalidModelError:
+                raw = None
+            if raw is not None and len(raw) != member.size:
+                problems.append(f"{member.display_name!r}: {len(raw)} bytes, declared "
+                                f"{member.size}")
         for _, model in found.models():
             if isinstance(model, tflparse.Model):
                 try:

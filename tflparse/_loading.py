@@ -19,7 +19,7 @@ from ._flatbuf import FlatBuffer
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Source", "load", "map_file"]
+__all__ = ["Source", "load", "map_file", "unmap"]
 
 #: what :func:`load` opens: a path or the bytes of a model
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -101,3 +101,14 @@ def map_file(path: str, file: str, what: str) -> mmap.mmap:
         if size == 0:
             raise InvalidModelError(f"{path}: not {what}: the file is empty")
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def unmap(mapping: mmap.mmap | None) -> mmap.mmap | None:
+    """Close ``mapping`` unless views of it are still alive (the GC unmaps it once they are
+    gone); returns None, or the mapping when it stays open."""
+    if mapping is not None:
+        try:
+            mapping.close()
+        except BufferError:
+            return mapping
+    return None

@@ -35,7 +35,7 @@ from typing import Union
 
 from . import _schema as S
 from ._errors import InvalidModelError
-from ._loading import Source, _from_buffer, _look_alike, load, map_file
+from ._loading import Source, _from_buffer, _look_alike, load, map_file, unmap
 from ._zip import ZipArchive, ZipMember, find_archive, safe_relative_path
 from .model import Model
 
@@ -62,12 +62,13 @@ class _Budget:
 class BundleMember:
     """One entry of a bundle: ``name`` in the zip, ``display_name`` (``bundle!/name``),
     ``kind`` (``"model"``, ``"bundle"``, ``"other"``, ``"folder"``, or ``"error"`` when the
-    member cannot be read, with ``error`` saying why), ``size`` and ``compressed_size``."""
+    member cannot be read, with ``error`` saying why), ``size``, ``compressed_size`` and
+    ``bundle``, the :class:`Bundle` it is in (where to read or open it)."""
 
     __slots__ = ("name", "display_name", "kind", "size", "compressed_size", "stored", "error",
-                 "_entry", "_archive")
+                 "bundle", "_entry")
 
-    def __init__(self, archive: ZipArchive, entry: ZipMember, display_name: str, kind: str,
+    def __init__(self, bundle: Bundle, entry: ZipMember, display_name: str, kind: str,
                  error: InvalidModelError | None = None) -> None:
         self.name = entry.name
         self.display_name = display_name
@@ -77,7 +78,7 @@ class BundleMember:
         self.stored = entry.method == 0
         self.error = error
         self._entry = entry
-        self._archive = archive
+        self.bundle = bundle
 
     def __repr__(self) -> str:
         return f"BundleMember({self.name!r}, {self.kind}, {self.size} bytes)"
@@ -121,23 +122,23 @@ class Bundle:
     def _classify(self, entry: ZipMember) -> BundleMember:
         display = f"{self.name}{SEPARATOR}{entry.name}"
         if entry.name.endswith("/") and entry.size == 0:
-            return BundleMember(self.archive, entry, display, "folder")
+            return BundleMember(self, entry, display, "folder")
         try:
             safe_relative_path(entry.name, self.name)
             head = self.archive.head(entry, 8)
         except InvalidModelError as error:
-            return BundleMember(self.archive, entry, display, "error", error)
+            return BundleMember(self, entry, display, "error", error)
         if head[4:8] == S.FILE_IDENTIFIER:
-            return BundleMember(self.archive, entry, display, "model")
+            return BundleMember(self, entry, display, "model")
         if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-            return BundleMember(self.archive, entry, display, "bundle")
+            return BundleMember(self, entry, display, "bundle")
         lower = entry.name.lower()
         if lower.endswith(_MODEL_SUFFIXES + _ZIP_SUFFIXES):
             what = "TFLite model" if lower.endswith(_MODEL_SUFFIXES) else "zip"
-            return BundleMember(self.archive, entry, display, "error", InvalidModelError(
+            return BundleMember(self, entry, display, "error", InvalidModelError(
                 f"{display}: named like a {what}, but its bytes are not one (they start "
                 f"{head!r})"))
-        return BundleMember(self.archive, entry, display, "other")
+        return BundleMember(self, entry, display, "other")
 
     def member(self, name: str) -> BundleMember:
         """The member called ``name`` (the last one when a name repeats)."""
@@ -147,7 +148,7 @@ class Bundle:
     def _find(self, name: str | BundleMember) -> BundleMember:
         if not isinstance(name, BundleMember):
             return self.member(name)
-        if name._archive is not self.archive:
+        if name.bundle is not self:
             raise ValueError(f"{name.display_name} is not a member of {self.name}")
         return name
 
@@ -233,12 +234,7 @@ class Bundle:
     def close(self) -> None:
         """Release the file mapping if no view of it is still in use."""
         self._opened.clear()
-        if self._mmap is not None:
-            try:
-                self._mmap.close()
-            except BufferError:  # members are still in use; the GC will unmap
-                return
-            self._mmap = None
+        self._mmap = unmap(self._mmap)
 
     def __enter__(self) -> Bundle:
         return self
