@@ -13,7 +13,13 @@ from ._errors import InvalidModelError
 from ._loading import load
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
 from .bundle import Bundle, load_bundle
-from .interpreter import Interpreter, SignatureRunner
+from .interpreter import (
+    Interpreter,
+    InterpreterWithCustomOps,
+    OpResolverType,
+    SignatureRunner,
+    load_delegate,
+)
 from .model import Model
 from .quant import dequantize, dequantize_blockwise, quantize, quantize_blockwise
 
@@ -23,8 +29,10 @@ __all__ = [
     "BuiltinOperator",
     "Bundle",
     "Interpreter",
+    "InterpreterWithCustomOps",
     "InvalidModelError",
     "Model",
+    "OpResolverType",
     "QuantizationDetails",
     "SignatureRunner",
     "TensorType",
@@ -32,6 +40,7 @@ __all__ = [
     "dequantize_blockwise",
     "load",
     "load_bundle",
+    "load_delegate",
     "quantize",
     "quantize_blockwise",
     "__version__",
