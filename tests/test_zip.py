@@ -9,6 +9,7 @@ import os
 import struct
 import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 from fuzzing import mutations
@@ -133,6 +134,21 @@ def test_zip64_end_records() -> None:
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
     data = b"prefix" + base[:at] + record + locator + end
     assert ours(data) == oracle(data)
+
+
+def test_zip64_extra_field_in_the_directory() -> None:
+    # one stored member whose directory entry defers sizes and offset to the ZIP64 extra field
+    # (as writers do past 4 GiB), built by hand from APPNOTE's layouts
+    name, body = b"big.tflite", b"TFL3" * 8
+    crc = zlib.crc32(body)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 45, 0, 0, 0, 0, crc, len(body), len(body),
+                        len(name), 0) + name + body
+    extra = struct.pack("<2H3Q", 1, 24, len(body), len(body), 0)
+    central = struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 45, 45, 0, 0, 0, 0, crc, 0xFFFFFFFF,
+                          0xFFFFFFFF, len(name), len(extra), 0, 0, 0, 0, 0xFFFFFFFF) + name + extra
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local), 0)
+    data = b"model" + local + central + end
+    assert ours(data) == oracle(data) == [("big.tflite", body)]
 
 
 def test_deflated_member_bounded_by_limit() -> None:
