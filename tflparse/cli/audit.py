@@ -50,9 +50,11 @@ def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileRe
         yield next(results) if isinstance(item, str) else [audit_item(*item)]
 
 
-def _each(lists: Iterator[list[FileReport]]) -> Iterator[FileReport]:
-    for reports in lists:
-        yield from reports
+def _each(lists: Iterator[list[FileReport]]) -> Iterator[tuple[int, FileReport]]:
+    """Each report, with how many files are done once it is (a bundle gives several)."""
+    for done, reports in enumerate(lists, 1):
+        for report in reports:
+            yield done, report
 
 
 def _location(finding: Finding) -> str:
@@ -90,12 +92,11 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     total = sum(isinstance(item, str) for item in found)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
-    audited = unreadable = failing = done = 0
+    audited = unreadable = failing = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for report in _each(_reports(found, jobs)):
+    for done, report in _each(_reports(found, jobs)):
         audited += 1
-        done += not report.error
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
             sys.stderr.flush()
