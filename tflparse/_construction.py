@@ -480,7 +480,8 @@ class _Builder:
 
 def not_a_flatbuffer(error: InvalidModelError) -> InvalidModelError:
     """A structural error as LiteRT's verifier words it, with tflparse's finding after it."""
-    return InvalidModelError(f"The model is not a valid Flatbuffer buffer ({error})")
+    return InvalidModelError(f"The model is not a valid Flatbuffer buffer ({error})",
+                             location=error.location, offset=error.offset)
 
 
 def construct(model: Model) -> Constructed:
@@ -492,7 +493,7 @@ def construct(model: Model) -> Constructed:
     builder = _Builder(model)
     try:
         return builder.build()
-    except _Failed:
+    except _Failed:  # the messages are the whole story: no cause to chain
         raise InvalidModelError("".join(builder.messages)) from None
     except InvalidModelError as error:  # the reader found the bytes malformed
         raise not_a_flatbuffer(error) from error
