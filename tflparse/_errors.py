@@ -1,8 +1,11 @@
-"""The one error family of tflparse."""
+"""The one error family of tflparse, and the wording shared by several error messages."""
 
 from __future__ import annotations
 
-__all__ = ["InvalidModelError"]
+__all__ = ["InvalidModelError", "NOT_RUN"]
+
+#: why calls that need a runtime refuse, and why non-constant tensors have no values
+NOT_RUN = "tflparse does not run models"
 
 
 class InvalidModelError(ValueError):

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._dtypes import type_info
+from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
 
 if TYPE_CHECKING:
     from .model import Sparsity
 
 __all__ = ["unpack_int", "pack_int", "decode_strings", "densify", "check_allocation",
-           "check_array_shape", "element_type", "decode_values", "densify_sparsity"]
+           "check_array_shape", "MAX_RANK", "element_type", "decode_values", "densify_sparsity"]
 
 #: arrays built from a file's claims (not its bytes) may use at most this much, or 64 times
 #: the file's size if that is larger, so a hostile file cannot exhaust memory
@@ -103,14 +103,15 @@ def decode_strings(raw: bytes | memoryview, count: int, where: str = "string buf
     return result
 
 
-_MAX_RANK = 64  # numpy's limit on an array's dimensions
+#: numpy's limit on an array's dimensions
+MAX_RANK = 64
 _MAX_ELEMENTS = 1 << 62
 
 
 def check_array_shape(shape: Sequence[int], where: str) -> None:
     """Raise ``InvalidModelError`` unless a numpy array can have ``shape``."""
-    if len(shape) > _MAX_RANK:
-        raise InvalidModelError.at(where, f"rank {len(shape)} is more than the {_MAX_RANK} "
+    if len(shape) > MAX_RANK:
+        raise InvalidModelError.at(where, f"rank {len(shape)} is more than the {MAX_RANK} "
                                 "dimensions a numpy array can have")
     if any(d < 0 for d in shape):
         raise InvalidModelError.at(where, f"negative dimension in shape {list(shape)}")
@@ -226,7 +227,7 @@ def element_type(tensor_type: int, index: int, where: str) -> np.dtype[Any]:
     """
     info = type_info(tensor_type)
     if info is None:
-        raise InvalidModelError.at(where, f"unknown type {tensor_type}")
+        raise InvalidModelError.at(where, f"unknown type {type_name(tensor_type)}")
     if info.numpy is not None:
         return info.numpy
     if info.bits == 0:

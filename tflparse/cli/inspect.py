@@ -15,11 +15,12 @@ from typing import Callable, TextIO
 import numpy as np
 
 from .._construction import construct
-from .._dtypes import type_info
+from .._dtypes import type_name
 from .._errors import InvalidModelError
 from .._flatbuf import FlatBuffer, Table
 from .._loading import load
-from .._schema import QuantizationDetails, Ref, Scalar, Vector
+from .._quant_kind import QuantKind
+from .._schema import Ref, Scalar, Vector
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
 
@@ -37,8 +38,7 @@ def _num(value: float) -> str:
 
 
 def _dtype_label(tensor_type: int) -> str:
-    info = type_info(tensor_type)
-    return info.name.lower() if info is not None else f"type{tensor_type}"
+    return type_name(tensor_type).lower()
 
 
 def _quantization(tensor: Tensor) -> str:
@@ -46,18 +46,18 @@ def _quantization(tensor: Tensor) -> str:
     q = tensor.quantization
     if q is None:
         return "-"
-    details = q.details
-    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+    details, kind = q.details, q.kind
+    if kind == QuantKind.BLOCKWISE:
         if isinstance(details, BlockwiseQuantization):
             return f"blockwise block={details.block_size} scales=t{details.scales}"
         return "blockwise (no details)"
-    if q.details_type == QuantizationDetails.MultiAxisQuantization:
+    if kind == QuantKind.MULTI_AXIS:
         dims = getattr(details, "quantized_dimensions", None)
         axes = "?" if not isinstance(details, MultiAxisQuantization) or dims is None else \
             _shape(dims.tolist())
         return f"multi-axis axes={axes}"
     scale, zero_point = q.scale, q.zero_point
-    if scale is None or not len(scale):
+    if kind == QuantKind.NONE or scale is None:
         return "-"
     if len(scale) == 1:
         zp = "?" if zero_point is None or not len(zero_point) else str(int(zero_point[0]))
