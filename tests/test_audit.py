@@ -14,80 +14,19 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import FIXTURES, SHARED_MODELS, shared_model_paths
+from model_builder import one_subgraph_model as build  # noqa: E402
+from model_builder import schema as s  # noqa: E402
+from model_builder import tensor  # noqa: E402
 
 import tflparse
 from tflparse.audit import RULES, SEVERITIES, Finding, audit_model, audit_path, rule
-
-s = pytest.importorskip("ai_edge_litert.schema_py_generated")
-flatbuffers = pytest.importorskip("flatbuffers")
 
 T, OP = s.TensorType, s.BuiltinOperator
 MNIST = FIXTURES / "mnist_int8.tflite"
 
 
 # --------------------------------------------------------------------------------------------
-# Building models
-
-
-def tensor(name: bytes, tensor_type: int, shape: list[int], buffer: int = 0, *,
-           scale: list[float] | None = None, zero_point: list[int] | None = None,
-           axis: int = 0, blockwise: tuple[int, int, int] | None = None) -> Any:
-    """A TensorT; ``blockwise`` = (scales tensor, zero_points tensor, block_size)."""
-    t = s.TensorT()
-    t.name, t.type, t.shape, t.buffer = name, tensor_type, shape, buffer
-    if scale is not None or zero_point is not None or blockwise is not None:
-        q = s.QuantizationParametersT()
-        q.scale = scale
-        q.zeroPoint = zero_point
-        q.quantizedDimension = axis
-        if blockwise is not None:
-            details = s.BlockwiseQuantizationT()
-            details.scales, details.zeroPoints, details.blockSize = blockwise
-            q.detailsType = s.QuantizationDetails.BlockwiseQuantization
-            q.details = details
-        t.quantization = q
-    return t
-
-
-def build(tensors: list[Any], operators: list[tuple[int, list[int], list[int]]] = (),
-          buffers: list[bytes | None] | None = None, inputs: list[int] | None = None,
-          outputs: list[int] | None = None, version: int = 3,
-          external: dict[int, tuple[int, int]] | None = None) -> bytes:
-    """A one-subgraph model; ``buffers[i]`` is buffer i+1's data, ``external`` buffer
-    index -> (offset, size)."""
-    model = s.ModelT()
-    model.version = version
-    codes: list[int] = []
-    ops = []
-    for builtin, op_inputs, op_outputs in operators:
-        if builtin not in codes:
-            codes.append(builtin)
-        op = s.OperatorT()
-        op.opcodeIndex, op.inputs, op.outputs = codes.index(builtin), op_inputs, op_outputs
-        ops.append(op)
-    model.operatorCodes = []
-    for builtin in codes:
-        code = s.OperatorCodeT()
-        code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
-        model.operatorCodes.append(code)
-    graph = s.SubGraphT()
-    graph.tensors, graph.operators = tensors, ops
-    graph.inputs = [] if inputs is None else inputs
-    graph.outputs = [] if outputs is None else outputs
-    model.subgraphs = [graph]
-    model.buffers = [s.BufferT()]
-    for data in buffers or []:
-        entry = s.BufferT()
-        if data is not None:
-            entry.data = np.frombuffer(data, np.uint8)
-        model.buffers.append(entry)
-    for index, (offset, size) in (external or {}).items():
-        while len(model.buffers) <= index:
-            model.buffers.append(s.BufferT())
-        model.buffers[index].offset, model.buffers[index].size = offset, size
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+# Building models (tensor() and build() come from model_builder)
 
 
 def rules_of(data: bytes | Path) -> list[str]:

@@ -3,11 +3,11 @@
 Every inspection call (with its error cases) is made on both; the results must be identical
 or both must refuse. LiteRT runs in a child process, so a case where it crashes costs one
 call and is reported as "LiteRT crashes here". Models: every file in ../shared/models, the
-fixtures, and hypothesis-generated models from two generators: ``model_strategies`` (every
-schema feature, quantization, sparsity, operators that LiteRT treats specially) and
-``modelgen`` (models that also break one of LiteRT's construction rules, or are truncated or
-mislabelled); and corrupted copies of all of these (``fuzzing.fuzz_inputs``), where LiteRT's
-flatbuffer verifier must refuse exactly what ours refuses.
+fixtures, and hypothesis-generated models from two generators: ``gen_valid_models``
+(every schema feature, quantization, sparsity, operators that LiteRT treats specially) and
+``gen_broken_models`` (models that also break one of LiteRT's construction rules, or are
+truncated or mislabelled); and corrupted copies of all of these (``fuzzing.fuzz_inputs``),
+where LiteRT's flatbuffer verifier must refuse exactly what ours refuses.
 
 BFLOAT16's dtype depends on whether ml_dtypes was imported (FACTS §3.5): each model runs
 against a LiteRT worker that did or did not import it, and tflparse is pinned to match.
@@ -28,11 +28,12 @@ from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
 from fuzzing import fuzz_inputs  # noqa: E402
+from gen_broken_models import models as rule_breaking_models  # noqa: E402
+from gen_valid_models import models  # noqa: E402
 from handmade import high_rank, sparse_chain  # noqa: E402
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse, same  # noqa: E402
-from model_strategies import models  # noqa: E402
-from modelgen import models as rule_breaking_models  # noqa: E402
 
+pytestmark = [pytest.mark.litert, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
 
 

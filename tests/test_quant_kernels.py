@@ -16,14 +16,15 @@ import pytest
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
-flatbuffers = pytest.importorskip("flatbuffers")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from model_builder import pack  # noqa: E402
 
 from tflparse._values import pack_int  # noqa: E402
 from tflparse.quant import dequantize, quantize  # noqa: E402
 
+pytestmark = pytest.mark.litert
 REF = litert.OpResolverType.BUILTIN_REF
 OPT = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
 KERNELS = {"reference": REF, "optimized": OPT}
@@ -75,9 +76,7 @@ def one_op_model(op: int, in_type: int, out_type: int, shape: list[int], scale: 
     if constant is not None:
         buffers[1].data = np.frombuffer(constant, np.uint8)
     model.subgraphs, model.buffers = [graph], buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 def run(model: bytes, kernel: str, value: np.ndarray | None) -> np.ndarray:

@@ -8,22 +8,30 @@ every enum value must match, and no field of those tables may be missing from ou
 from __future__ import annotations
 
 import enum
-import importlib.util
+import functools
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tflparse import _schema as S
 
 ROOT = Path(__file__).resolve().parents[1]
-official_spec = importlib.util.find_spec("ai_edge_litert.schema_py_generated")
-if official_spec is None or official_spec.origin is None:  # pragma: no cover
-    pytest.skip("ai-edge-litert is not installed", allow_module_level=True)
-OFFICIAL_SOURCE = Path(official_spec.origin).read_text(encoding="utf-8")
-import ai_edge_litert.schema_py_generated as official  # noqa: E402
+
+
+@functools.cache
+def official_module() -> Any:
+    """The official generated bindings (the test skips without ai-edge-litert)."""
+    return pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+
+@functools.cache
+def official_source() -> str:
+    return Path(official_module().__file__).read_text(encoding="utf-8")
+
 
 # Prepend<Kind>Slot of the official builders -> struct format of ours
 PREPEND_FORMATS = {
@@ -60,7 +68,7 @@ def official_slots(table: str) -> dict[str, tuple[int, str, str]]:
         r"\s+builder\.Prepend(\w+)Slot\((\d+), [^,]+, ([^)]+)\)"
     )
     return {m.group(1): (int(m.group(3)), m.group(2), m.group(4).strip())
-            for m in pattern.finditer(OFFICIAL_SOURCE)}
+            for m in pattern.finditer(official_source())}
 
 
 def fields_of(table: str) -> dict[str, S.Scalar | S.Vector | S.Ref]:
@@ -114,7 +122,7 @@ def test_vector_element_types_match_official(table: str) -> None:
         accessor = re.search(
             rf"def {camel(field.name)}\(self, j\):"
             r".*?self\._tab\.Get\(flatbuffers\.number_types\.(\w+)Flags",
-            OFFICIAL_SOURCE[OFFICIAL_SOURCE.index(f"class {table}(object)"):], re.S)
+            official_source()[official_source().index(f"class {table}(object)"):], re.S)
         assert accessor, f"{table}.{field.name}"
         assert VECTOR_FORMATS[accessor.group(1)] == field.elem, f"{table}.{field.name}"
 
@@ -122,13 +130,14 @@ def test_vector_element_types_match_official(table: str) -> None:
 @pytest.mark.parametrize("name", ENUMS)
 def test_enum_values_match_official(name: str) -> None:
     ours = getattr(S, name)
-    theirs = getattr(official, name)
+    theirs = getattr(official_module(), name)
     expected = {k: v for k, v in vars(theirs).items() if not k.startswith("_")}
     assert {m.name: m.value for m in ours} == expected
 
 
 def test_builtin_operator_names_match_official() -> None:
-    expected = {v: k for k, v in vars(official.BuiltinOperator).items() if not k.startswith("_")}
+    operators = vars(official_module().BuiltinOperator)
+    expected = {v: k for k, v in operators.items() if not k.startswith("_")}
     assert expected == S.BUILTIN_OPERATOR_NAMES
     for value, name in S.BUILTIN_OPERATOR_NAMES.items():
         assert getattr(S.BuiltinOperator, name) == value
@@ -144,9 +153,9 @@ FLAG_SIZES = {f"{k}Flags": v for k, v in PREPEND_SIZES.items()}
 def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
     """(kind, target) of an offset field, from the official accessor that reads it."""
     body_of = re.compile(r"    def (\w+)\(self(?:, j)?\):\n((?:        .*\n)+)")
-    start = OFFICIAL_SOURCE.index(f"class {table}(object)")
-    end = OFFICIAL_SOURCE.find("\nclass ", start + 1)
-    for name, body in body_of.findall(OFFICIAL_SOURCE[start:end]):
+    start = official_source().index(f"class {table}(object)")
+    end = official_source().find("\nclass ", start + 1)
+    for name, body in body_of.findall(official_source()[start:end]):
         if f"self._tab.Offset({voffset})" not in body or name.endswith(
                 ("Length", "IsNone", "AsNumpy")):
             continue
@@ -191,7 +200,7 @@ def test_layout_matches_official(table: str) -> None:
 
 @pytest.mark.parametrize("union", sorted(S.UNION_MEMBERS))
 def test_union_members_match_official(union: str) -> None:
-    theirs = sorted((v, k) for k, v in vars(getattr(official, union)).items()
+    theirs = sorted((v, k) for k, v in vars(getattr(official_module(), union)).items()
                     if not k.startswith("_") and k != "NONE")
     assert [k for _, k in theirs] == list(S.UNION_MEMBERS[union])
     assert [v for v, _ in theirs] == list(range(1, len(theirs) + 1))

@@ -19,16 +19,11 @@ flatbuffer (16-byte aligned) with ``Buffer.offset/size`` set. Every model is a f
 from __future__ import annotations
 
 import math
-import struct
 from typing import Any
 
-import flatbuffers
 from hypothesis import strategies as st
-
-try:
-    from ai_edge_litert import schema_py_generated as schema
-except ImportError:  # pragma: no cover - the same generated code, from the tflite package
-    import tflite as schema  # type: ignore[import-not-found,no-redef]
+from model_builder import pack_with_external as build_model
+from model_builder import schema, string_buffer
 
 __all__ = [
     "INVALID_RULES",
@@ -73,15 +68,6 @@ def required_bytes(tensor_type: int, shape: list[int] | None) -> int:
     if tensor_type in PACKED:
         return -(-count // PACKED[tensor_type])
     return ITEMSIZE.get(tensor_type, 0) * count
-
-
-def string_buffer(items: list[bytes]) -> bytes:
-    """The TFLite string-tensor layout: int32 N, int32 offsets[N+1], the bytes."""
-    head = 4 * (len(items) + 2)
-    offsets = [head]
-    for item in items:
-        offsets.append(offsets[-1] + len(item))
-    return struct.pack(f"<{len(items) + 2}i", len(items), *offsets) + b"".join(items)
 
 
 # -- tensors -----------------------------------------------------------------------------
@@ -553,36 +539,6 @@ def _apply_rule(draw: Any, rule: str, model: Any) -> None:
 
 
 # -- the model ---------------------------------------------------------------------------
-
-
-def _pack(model: Any) -> bytes:
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def build_model(model: Any, external: dict[int, bytes] | None = None) -> bytes:
-    """Pack ``model``; ``external`` maps buffer index to bytes stored after the flatbuffer
-    (16-byte aligned) and referenced by ``Buffer.offset/size``."""
-    if not external:
-        return _pack(model)
-    for index, payload in external.items():  # placeholders: the fields must be present
-        model.buffers[index].data = None
-        model.buffers[index].offset = 1 << 40
-        model.buffers[index].size = len(payload) or 1
-    size = len(_pack(model))
-    for _ in range(4):
-        position = -(-size // 16) * 16
-        tail = bytearray()
-        for index, payload in external.items():
-            model.buffers[index].offset = position + len(tail)
-            model.buffers[index].size = len(payload)
-            tail += payload + b"\0" * (-len(payload) % 16)
-        data = _pack(model)
-        if len(data) == size:
-            return data + b"\0" * (position - size) + bytes(tail)
-        size = len(data)
-    raise AssertionError("the flatbuffer size did not settle")
 
 
 @st.composite
