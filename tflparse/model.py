@@ -27,6 +27,7 @@ import numpy as np
 from . import _schema as S
 from ._columns import EMPTY_I32 as _EMPTY_I32
 from ._columns import BufferColumns, TensorColumns
+from ._conversion_metadata import ConversionMetadata, read_conversion_metadata
 from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer, Table, TableVector
@@ -788,6 +789,17 @@ class Model:
             count = 0 if found is None else len(found)
             self._metadata = tuple(MetadataEntry(found[i]) for i in range(count))  # type: ignore[index]
         return self._metadata
+
+    @property
+    def conversion_metadata(self) -> ConversionMetadata | None:
+        """What the converter recorded (its ``CONVERSION_METADATA`` entry), or None without one.
+
+        Decoded on each access; raises :class:`InvalidModelError` when the entry is malformed.
+        """
+        if not any(entry.name == "CONVERSION_METADATA" for entry in self.metadata):
+            return None
+        raw = self.metadata_bytes("CONVERSION_METADATA")
+        return read_conversion_metadata(b"" if raw is None else raw)
 
     def metadata_bytes(self, name: str) -> memoryview | None:
         """The bytes of the first metadata entry called ``name``, or None."""
