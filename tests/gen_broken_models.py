@@ -9,7 +9,8 @@ for test reports. Building blocks (each a strategy):
 * ``index_vectors()``, ``dimension_metadata()``, ``sparsities(rank)``
 * ``constant_data(type, shape)``: buffer bytes sized for the shape
 * ``operator_codes()``, ``signature_defs(tensor_counts)``
-* ``invalid_rules()``: the name of one construction-time rejection rule (FACTS §1.3)
+* ``invalid_rules()``: the name of one construction-time rejection rule
+  (docs/litert-rules.md, section 1)
 
 Models are built with the flatbuffer object API that ai_edge_litert ships
 (``ModelT(...).Pack``), then buffers marked external get their bytes appended after the
@@ -63,7 +64,8 @@ MAX_ELEMENTS = 24  # keeps every constant tiny
 
 
 def required_bytes(tensor_type: int, shape: list[int] | None) -> int:
-    """Bytes a dense constant needs (FACTS §2.3); 0 for STRING/RESOURCE/VARIANT."""
+    """Bytes a dense constant needs (docs/litert-rules.md, 1.4); 0 for STRING, RESOURCE and
+    VARIANT."""
     count = math.prod(shape or [])
     if tensor_type in PACKED:
         return -(-count // PACKED[tensor_type])
@@ -375,7 +377,7 @@ def signature_defs(draw: Any, tensor_counts: list[int]) -> list[Any]:
     return defs
 
 
-# -- rejection rules (FACTS §1.3) --------------------------------------------------------
+# -- rejection rules (docs/litert-rules.md, section 1) ------------------------------------
 
 INVALID_RULES = [
     "bad_qdim", "negative_qdim", "scale_zp_length", "scale_without_zp", "bad_type",
@@ -623,7 +625,8 @@ def _subgraph(draw: Any, model: Any, external: dict[int, bytes], notes: list[str
 def models(draw: Any, invalid_share: int = 8) -> tuple[bytes, str]:
     """``(model_bytes, description)``: 1..3 subgraphs of 0..6 tensors, buffers (some
     after the flatbuffer), operators, 0..3 signatures. About one draw in
-    ``invalid_share`` also breaks one construction rule (FACTS §1.3)."""
+    ``invalid_share`` also breaks one construction rule (docs/litert-rules.md,
+    section 1)."""
     notes: list[str] = []
     model = schema.ModelT()
     model.version = 3
