@@ -148,7 +148,7 @@ def fully_connected(weight_zp: list[int], bias_scale: list[float], weight_scale:
                  [bytes(4 * n), i32(*[0] * n)], inputs=[0], outputs=[3])
 
 
-def test_int8_weight_zero_point() -> None:
+def test_int8_weight_zero_point_flags_asymmetric_weights() -> None:
     [f] = findings(fully_connected([3, 0], [0.05, 0.1], [0.1, 0.2]), "int8-weight-zero-point")
     assert f.location.tensor == 1 and "XNNPACK" in f.message
     assert not findings(fully_connected([0, 0], [0.05, 0.1], [0.1, 0.2]),
@@ -160,7 +160,7 @@ def test_int8_constant_that_is_not_a_weight_may_be_asymmetric() -> None:
     assert not findings(data, "int8-weight-zero-point")
 
 
-def test_bias_scale_per_channel() -> None:
+def test_bias_scale_compares_every_channel() -> None:
     assert not findings(fully_connected([0, 0], [0.05, 0.1], [0.1, 0.2]), "bias-scale")
     [f] = findings(fully_connected([0, 0], [0.05, 0.5], [0.1, 0.2]), "bias-scale")
     assert f.location.operator == 0 and f.location.tensor == 2
@@ -209,8 +209,8 @@ def activation(builtin: int, in_type: int, out_type: int, scale: float, zero_poi
     (OP.SOFTMAX, T.INT16, T.INT16, 1 / 32768, 0, False),
     (OP.SOFTMAX, T.INT16, T.INT16, 1 / 32768, 1, True),
 ], ids=lambda v: str(v))
-def test_fixed_output_scale(builtin: int, in_type: int, out_type: int, scale: float, zp: int,
-                            bad: bool) -> None:
+def test_fixed_output_scale_flags_other_scales_and_zero_points(
+        builtin: int, in_type: int, out_type: int, scale: float, zp: int, bad: bool) -> None:
     data = activation(builtin, in_type, out_type, scale, zp)
     assert bool(findings(data, "fixed-output-scale")) is bad
     # an int8 softmax's asymmetric int16 output is not an int16 activation problem
@@ -251,7 +251,7 @@ def test_float_model_is_not_an_integer_model() -> None:
     assert rules_of(data) == []
 
 
-def test_mixed_int8_uint8() -> None:
+def test_mixed_int8_uint8_flags_the_first_uint8_tensor() -> None:
     tensors = [tensor(b"a", T.UINT8, [4], scale=[0.1], zero_point=[128]),
                tensor(b"b", T.INT8, [4], scale=[0.1], zero_point=[0])]
     data = build(tensors, [(OP.QUANTIZE, [0], [1])], inputs=[0], outputs=[1])
@@ -292,7 +292,7 @@ def test_buffer_outside_file() -> None:
     assert not findings(inside, "buffer-outside-file")
 
 
-def test_blockwise_scales() -> None:
+def test_blockwise_scale_flags_zero_and_subnormal_scales() -> None:
     def model(scales: bytes) -> bytes:
         tensors = [tensor(b"scales", T.FLOAT16, [2], 1), tensor(b"w", T.INT4, [2, 2], 2,
                                                                  blockwise=(0, -1, 2))]
