@@ -82,3 +82,20 @@ def test_sparse_decoding_error_is_located_and_chains_its_cause() -> None:
     assert error.location == where
     assert str(error).startswith(f"{where}: sparsity: dimension 0 segment [0, 5)")
     assert isinstance(error.__cause__, InvalidModelError)
+
+
+def test_broken_shape_vector_is_located_at_its_dotted_path_and_offset() -> None:
+    from tflparse._schema import Tensor
+
+    data = bytearray(FIXTURE.read_bytes())
+    table = tflparse.load(bytes(data)).subgraphs[0].tensors[1]._table
+    field_pos = table.pos + struct.unpack_from("<H", data, table.vt + Tensor.SHAPE.voffset)[0]
+    target = field_pos + struct.unpack_from("<I", data, field_pos)[0]
+    struct.pack_into("<I", data, target, 0x40000000)  # a shape of 2**30 dimensions
+    tensors = tflparse.load(bytes(data)).subgraphs[0].tensors
+    with pytest.raises(InvalidModelError) as caught:
+        tensors[1]  # noqa: B018
+    error = caught.value
+    assert error.location == "subgraphs[0].tensors[1].shape"
+    assert error.offset == target  # where the vector's length is stored
+    assert tensors[0].path == "subgraphs[0].tensors[0]"
