@@ -60,6 +60,12 @@ def _onnx_like(head: bytes) -> bool:
             and head[2] in _ONNX_NEXT_TAGS) or (head[:1] == b"\x08" and b"onnx" in head.lower())
 
 
+def _not_tflite(path: str | None, what: str) -> InvalidModelError:
+    """The error for a whole file that is not a TFLite model (its message starts with the path)."""
+    reason = f"not a TFLite model: {what}"
+    return InvalidModelError(f"{path or 'model'}: {reason}", location="model", reason=reason)
+
+
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
                  mapping: mmap.mmap | None) -> Model:
     from .model import Model  # the view this module opens; imported here, as it re-exports load
@@ -67,7 +73,7 @@ def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | N
     fb = FlatBuffer(data)  # type: ignore[arg-type]
     if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
         what = _look_alike(bytes(fb.data[:256]), fb.size)
-        raise InvalidModelError(f"{path or 'model'}: not a TFLite model: {what}")
+        raise _not_tflite(path, what)
     return Model(fb, path, mapping)
 
 
@@ -84,22 +90,25 @@ def load(source: Source) -> Model:
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-    mapping = map_file(path, "a model file", "a TFLite model")
+    mapping = map_file(path, "a model file")
+    if mapping is None:
+        raise _not_tflite(path, "the file is empty")
     return _from_buffer(mapping, path, mapping)
 
 
-def map_file(path: str, file: str, what: str) -> mmap.mmap:
-    """Map a regular, non-empty file read-only; ``file``/``what`` name what it should be in
-    the error for a folder ("is a directory, not a model file") and for an empty file."""
+def map_file(path: str, what: str) -> mmap.mmap | None:
+    """Map a regular file read-only, or None when it is empty (which cannot be mapped);
+    ``what`` it should be names it in the error for a folder ("is a directory, not a model
+    file")."""
     mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
     if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, f"is a directory, not {file}", path)
+        raise IsADirectoryError(errno.EISDIR, f"is a directory, not {what}", path)
     if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
         raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
-            raise InvalidModelError(f"{path}: not {what}: the file is empty")
+            return None
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 

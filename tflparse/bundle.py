@@ -277,7 +277,10 @@ def load_any(source: Source, *, name: str | None = None,
         path = os.fspath(source)
         if not isinstance(path, str):
             raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-        mapping = map_file(path, "a model or bundle file", "a model or bundle")
+        mapping = map_file(path, "a model or bundle file")
+        if mapping is None:
+            raise InvalidModelError(f"{name or path}: not a TFLite model or bundle: the file "
+                                    "is empty", location="model", reason="the file is empty")
         data = memoryview(mapping)
         label = name or path
     try:
