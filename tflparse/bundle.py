@@ -50,6 +50,11 @@ _ZIP_SUFFIXES = (".task", ".zip")
 Member = Union[Model, "Bundle"]
 
 
+def _whole(name: str, reason: str) -> InvalidModelError:
+    """The error for a whole file or member (``name``) that cannot be used."""
+    return InvalidModelError(f"{name}: {reason}", location="model", reason=reason)
+
+
 class _Budget:
     """Bytes that inflating members may still allocate, shared down the nesting."""
 
@@ -135,9 +140,9 @@ class Bundle:
         lower = entry.name.lower()
         if lower.endswith(_MODEL_SUFFIXES + _ZIP_SUFFIXES):
             what = "TFLite model" if lower.endswith(_MODEL_SUFFIXES) else "zip"
-            return BundleMember(self, entry, display, "error", InvalidModelError(
-                f"{display}: named like a {what}, but its bytes are not one (they start "
-                f"{head!r})"))
+            return BundleMember(self, entry, display, "error", _whole(
+                display, f"named like a {what}, but its bytes are not one (they start "
+                         f"{head!r})"))
         return BundleMember(self, entry, display, "other")
 
     def member(self, name: str) -> BundleMember:
@@ -163,9 +168,8 @@ class Bundle:
         if entry.method == 0:
             return self.archive.read(entry, limit=0, verify=False)
         if entry.size > self._budget.left:
-            raise InvalidModelError(
-                f"{found.display_name}: inflating its {entry.size} bytes would pass the "
-                f"bundle's limit of {self._budget.limit} inflated bytes")
+            raise _whole(found.display_name, f"inflating its {entry.size} bytes would pass "
+                         f"the bundle's limit of {self._budget.limit} inflated bytes")
         data = self.archive.read(entry, limit=self._budget.left)
         self._budget.left -= len(data)
         return data
@@ -181,21 +185,20 @@ class Bundle:
             opened: Member = load(self.read(found))
         elif found.kind == "bundle":
             if self._depth >= MAX_DEPTH:
-                raise InvalidModelError(f"{found.display_name}: bundles nested more than "
-                                        f"{MAX_DEPTH} deep")
+                raise _whole(found.display_name, f"bundles nested more than {MAX_DEPTH} deep")
             data = self.read(found)
             archive = find_archive(data, found.display_name)
             if archive is None:
-                raise InvalidModelError(f"{found.display_name}: not a bundle: no zip "
-                                        f"archive in its {len(data)} bytes")
+                raise _whole(found.display_name, f"not a bundle: no zip archive in its "
+                                                 f"{len(data)} bytes")
             opened = Bundle(data, archive, found.display_name, None, self._budget,
                             self._depth + 1)
         elif found.kind == "error":
             assert found.error is not None
             raise found.error
         else:
-            raise InvalidModelError(f"{found.display_name}: not a model or a bundle "
-                                    f"({found.kind} member of {found.size} bytes)")
+            raise _whole(found.display_name, f"not a model or a bundle ({found.kind} member "
+                                             f"of {found.size} bytes)")
         self._opened[key] = opened
         return opened
 
@@ -259,8 +262,8 @@ def load_bundle(source: Source, *, name: str | None = None,
     found = load_any(source, name=name, inflate_limit=inflate_limit)
     if isinstance(found, Model):
         found.close()
-        raise InvalidModelError(f"{name or found.path or 'bundle'}: a TFLite model, not a "
-                                "bundle (open it with tflparse.load)")
+        raise _whole(name or found.path or "bundle",
+                     "a TFLite model, not a bundle (open it with tflparse.load)")
     return found
 
 
@@ -279,8 +282,7 @@ def load_any(source: Source, *, name: str | None = None,
             raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
         mapping = map_file(path, "a model or bundle file")
         if mapping is None:
-            raise InvalidModelError(f"{name or path}: not a TFLite model or bundle: the file "
-                                    "is empty", location="model", reason="the file is empty")
+            raise _whole(name or path, "not a TFLite model or bundle: the file is empty")
         data = memoryview(mapping)
         label = name or path
     try:
@@ -294,7 +296,7 @@ def load_any(source: Source, *, name: str | None = None,
             what = _look_alike(bytes(data[:256]), len(data))
             if bytes(data[:4]) == b"PK\x03\x04":
                 what = "a zip archive without its end record (a truncated download?)"
-            raise InvalidModelError(f"{label}: not a TFLite model or bundle: {what}")
+            raise _whole(label, f"not a TFLite model or bundle: {what}")
         return Bundle(data, archive, label, mapping, _Budget(inflate_limit), 0)
     except InvalidModelError:
         if mapping is not None:
