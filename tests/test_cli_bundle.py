@@ -15,6 +15,8 @@ from bundles import make_bundle
 from conftest import FIXTURES, SHARED_MODELS
 from test_cli import _from_json, _same, build, expected_details, run, strict_json
 
+pytestmark = pytest.mark.slow  # subprocesses
+
 MNIST = (FIXTURES / "mnist_int8.tflite").read_bytes()
 FEATURES = (FIXTURES / "features.tflite").read_bytes()
 
@@ -89,6 +91,7 @@ def litert_details(data: bytes) -> dict[str, object]:
     return expected_details(litert.Interpreter(model_content=data))
 
 
+@pytest.mark.litert
 def test_details_of_members_equal_litert_on_the_extracted_member(gesture: Path) -> None:
     pytest.importorskip("ai_edge_litert.interpreter")
     data = gesture.read_bytes()
@@ -105,6 +108,7 @@ SHARED = ("mlzoo_ds_cnn_s_int16x8.tflite", "litert_multi_signatures.bin",
           "litert_sparse_tensor.bin")
 
 
+@pytest.mark.litert
 def test_details_of_shared_models_in_a_bundle_equal_litert(tmp_path: Path) -> None:
     pytest.importorskip("ai_edge_litert.interpreter")
     present = [name for name in SHARED if (SHARED_MODELS / name).exists()]
@@ -129,6 +133,7 @@ def test_details_of_a_non_model_member_or_missing_member(gesture: Path) -> None:
     assert "no member 'nope.tflite'" in done.stderr
 
 
+@pytest.mark.litert
 def test_audit_names_bundle_and_member(tmp_path: Path) -> None:
     pytest.importorskip("ai_edge_litert")
     inner = make_bundle([("zero.tflite", build(b"x", scale=0.0)), ("ok.tflite", MNIST)])

@@ -316,6 +316,7 @@ SEEDS = [make_zip([("a.tflite", b"TFL3" * 20, zipfile.ZIP_STORED),
          appended([("labels.txt", b"x\ny\n", zipfile.ZIP_DEFLATED)], b"\x00" * 40)]
 
 
+@pytest.mark.slow
 @settings(max_examples=FUZZ, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(SEEDS).flatmap(mutations))
 def test_mutated_archives_fail_only_as_invalid_model(data: bytes) -> None:
