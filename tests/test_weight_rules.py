@@ -539,3 +539,22 @@ def test_progress_bar_draws_long_passes_only(monkeypatch: pytest.MonkeyPatch) ->
     drawn = err.getvalue().split("\r\x1b[K")
     assert drawn == ["", "reading weights of big.tflite: 0%",
                      "reading weights of big.tflite: 50%", ""]  # the last clears the line
+
+
+def test_weights_table_of_every_model_in_a_bundle(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+    w = clean_weights()
+    w[3] = 0
+    bundle = tmp_path / "pair.task"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("clean.tflite", fully_connected())
+        z.writestr("dead.tflite", fully_connected(w, [0.01, 0.02, 0.03, 3.9e-9]))
+    status, out, _ = run(["weights", str(bundle)], monkeypatch)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{bundle}!/clean.tflite:"
+    second = lines.index(f"{bundle}!/dead.tflite:")
+    assert lines[second - 1].split()[5] == "0" and lines[-1].split()[5] == "1"  # dead column
+    status, out, _ = run(["weights", f"{bundle}!/dead.tflite"], monkeypatch)
+    assert status == 0 and out.splitlines()[-1].split()[5] == "1"
