@@ -237,8 +237,12 @@ def test_no_weights_skips_the_value_pass() -> None:
     for rule_id in ("dead-channel", "low-range-use", "weight-clipping", "int8-weight-range",
                     "bias-saturated", "bias-headroom", "channel-imbalance"):
         assert found(defect(rule_id), rule_id, weights=False) == [], rule_id
-    for rule_id in ("requant-multiplier", "activation-clamp-overflow", "int32-bias-16x8"):
+    for rule_id in ("activation-clamp-overflow", "int32-bias-16x8"):
         assert len(found(defect(rule_id), rule_id, weights=False)) == 1, rule_id
+    # a flushed multiplier needs the values (an all-zero channel may lose nothing); >= 256 not
+    assert found(defect("requant-multiplier"), "requant-multiplier", weights=False) == []
+    huge = fully_connected(s_out=S_IN * 0.01 / 300)
+    assert [f.severity for f in found(huge, "requant-multiplier", weights=False)] == ["warning"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -558,3 +562,16 @@ def test_weights_table_of_every_model_in_a_bundle(tmp_path: Path,
     assert lines[second - 1].split()[5] == "0" and lines[-1].split()[5] == "1"  # dead column
     status, out, _ = run(["weights", f"{bundle}!/dead.tflite"], monkeypatch)
     assert status == 0 and out.splitlines()[-1].split()[5] == "1"
+
+
+def test_no_weights_finds_a_subset_on_every_shared_model() -> None:
+    from conftest import shared_model_paths
+    paths = shared_model_paths()
+    if not paths:
+        pytest.skip("no shared models")
+    for path in paths:
+        model = tflparse.load(str(path))
+        full = {(f.rule, f.location, f.message) for f in audit_model(model, WEIGHT_RULES)}
+        light = {(f.rule, f.location, f.message)
+                 for f in audit_model(model, WEIGHT_RULES, weights=False)}
+        assert light <= full, path.name
