@@ -239,3 +239,14 @@ def test_shared_models_equal_numpy() -> None:
             check(stats, oracle(t, stats.channel_axis))
             measured += 1
     assert measured >= 200
+
+
+def test_progress_pass_skips_a_buffer_outside_the_file() -> None:
+    data = build([tensor(b"a", T.INT8, [4], 1, scale=[1.0], zero_point=[0]),
+                  tensor(b"b", T.INT8, [4], 2, scale=[1.0], zero_point=[0])],
+                 buffers=[bytes(4)], external={2: (1 << 20, 4)})
+    model = tflparse.load(data)
+    with pytest.raises(tflparse.InvalidModelError):
+        model_weight_stats(model, lambda done, total: None)
+    found = model_weight_stats(model, lambda done, total: None, skip_invalid=True)
+    assert [s.name for s in found] == ["a"]

@@ -447,6 +447,14 @@ def output_channel_axes(model: Model) -> dict[tuple[int, int], int]:
     return found
 
 
+def _size(tensor: Tensor) -> int:
+    """Bytes of a constant's data, 0 when they cannot be read (for progress only)."""
+    try:
+        return len(tensor.data or b"")
+    except InvalidModelError:
+        return 0
+
+
 class _Meter:
     """Turns values read per tensor into bytes read over the model for a progress callback."""
 
@@ -479,7 +487,7 @@ def model_weight_stats(model: Model, progress: Progress | None = None, *,
     """
     axes = output_channel_axes(model)
     tensors = list(_candidates(model))
-    sizes = [len(t.data or b"") if progress is not None else 0 for t in tensors]
+    sizes = [_size(t) if progress is not None else 0 for t in tensors]
     meter = _Meter(progress, sum(sizes)) if progress is not None else None
     result = []
     for tensor, size in zip(tensors, sizes):
