@@ -1,0 +1,580 @@
+"""Statistics of quantized constants and the quantities their operators combine them into.
+
+:func:`tensor_stats` reads one quantized constant (from the memory-mapped file, a bounded
+chunk at a time) and gives, per channel, what its integer values are doing: min and max,
+the largest distance from the zero point, the levels that distance spans, how many values sit
+at the type's extremes, whether the channel is dead, and the real range. One pass, vectorised
+per chunk; the chunk never holds more than :data:`CHUNK_ELEMENTS` values, so a 4 GB model
+needs no more memory than a small one. :func:`model_weight_stats` does it for every quantized
+constant of a model; :func:`operator_quantities` gives, per conv / fully-connected operator,
+the requantization multiplier per channel, the bias headroom and the quantized clamp of the
+fused activation.
+
+What a "channel" is:
+
+- per tensor (one scale): one channel holding every value (``axis`` None);
+- per axis: index ``c`` along ``quantized_dimension``, reduced over every other axis;
+- blockwise (``BlockwiseQuantization``): one block, i.e. one entry of the scale tensor, which
+  covers ``block_size`` consecutive values along ``quantized_dimension``; channels are
+  numbered in the C order of the scale tensor (``axis`` is the blocked dimension).
+
+``levels`` is ``2 * max_abs + 1``: the number of integer levels of the symmetric range around
+the zero point that the channel's values span, which is what a symmetric quantizer had to
+spend on the channel (a channel with values in [0, 3] and zero point 0 has ``max_abs`` 3 and
+7 levels, ``effective_bits`` log2(7) = 2.8). It is not the number of distinct values.
+
+>>> import tflparse
+>>> from tflparse.weights import tensor_stats
+>>> s = tensor_stats(tflparse.load("fixtures/mnist_int8.tflite").subgraphs[0].tensors[1])
+>>> s.name, s.axis, len(s.scale), int(s.max_abs.max())
+('conv/weights', 0, 8, 127)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ._dtypes import integer_range, type_info
+from ._errors import InvalidModelError
+from ._flatbuf import Table
+from ._schema import BuiltinOperator, QuantizationDetails, Scalar, TensorType
+from .data import unpack_int
+from .model import BlockwiseQuantization, Model, Operator, Tensor
+
+__all__ = ["CHUNK_ELEMENTS", "WeightStats", "OperatorQuant", "tensor_stats",
+           "model_weight_stats", "operator_quantities", "WEIGHT_OPERATORS"]
+
+#: values read and reduced at once: bounds the working set of a pass (4 Mi values, a few MB)
+CHUNK_ELEMENTS = 1 << 22
+
+#: integer types whose quantized constants are measured (uint32/uint64 cannot be held in int64)
+_MEASURED = frozenset({TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.UINT16,
+                       TensorType.INT32, TensorType.INT64, TensorType.INT4, TensorType.UINT4,
+                       TensorType.INT2})
+_I64_MAX = np.iinfo(np.int64).max
+
+#: progress callback: (bytes of constants read so far, bytes to read in all)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class WeightStats:
+    """Per-channel statistics of one quantized constant (arrays have one entry per channel)."""
+
+    subgraph: int
+    tensor: int
+    name: str
+    type: int  #: the TensorType value
+    axis: int | None  #: the quantized (or blocked) dimension; None per tensor
+    scale: np.ndarray  #: float64 [C]
+    zero_point: np.ndarray  #: int64 [C]
+    count: int  #: values per channel
+    q_min: np.ndarray  #: int64 [C]
+    q_max: np.ndarray  #: int64 [C]
+    max_abs: np.ndarray  #: int64 [C], max |q - zero_point|
+    levels: np.ndarray  #: int64 [C], 2 * max_abs + 1 (see the module docstring)
+    at_extremes: np.ndarray  #: int64 [C], values equal to the type's min or max
+    dead: np.ndarray  #: bool [C], every value equals the zero point
+    real_min: np.ndarray  #: float64 [C], (q_min - zero_point) * scale
+    real_max: np.ndarray  #: float64 [C], (q_max - zero_point) * scale
+    type_min: int = 0  #: the smallest value of the type
+    type_max: int = 0  #: the largest value of the type
+    blockwise: bool = False  #: channels are blocks (BlockwiseQuantization)
+    shape: tuple[int, ...] = ()
+
+    @property
+    def channels(self) -> int:
+        return len(self.scale)
+
+    @property
+    def effective_bits(self) -> np.ndarray:
+        """float64 [C]: log2(levels), the bits the channel's range really uses."""
+        result: np.ndarray = np.log2(self.levels.astype(np.float64))
+        return result
+
+    @property
+    def type_name(self) -> str:
+        info = type_info(self.type)
+        return info.name if info is not None else f"type {self.type}"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading values chunk by chunk
+
+
+class _Values:
+    """Flat ranges of a constant's values, decoded without reading the rest of the buffer."""
+
+    def __init__(self, tensor: Tensor, tensor_type: int, total: int) -> None:
+        info = type_info(tensor_type)
+        assert info is not None and info.numpy is not None
+        self.bits = info.bits
+        self.signed = info.numpy.kind == "i"
+        self.dtype = info.numpy
+        self.total = total
+        self.dense: np.ndarray | None = None
+        where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
+        if tensor.sparsity is not None:  # densified once (bounded by the model view's checks)
+            self.dense = np.asarray(tensor.to_array()).reshape(-1)
+            self.data = memoryview(b"")
+            return
+        data = tensor.data
+        if data is None:
+            raise InvalidModelError(f"{where}: no constant data")
+        needed = -(-total * self.bits // 8)
+        if len(data) < needed:
+            raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
+                                    f"{info.name} values")
+        self.data = data
+
+    @property
+    def nbytes(self) -> int:
+        return -(-self.total * self.bits // 8)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Values ``[start, stop)`` of the flattened constant (a view where possible)."""
+        if self.dense is not None:
+            return self.dense[start:stop]
+        if self.bits >= 8:
+            size = self.dtype.itemsize
+            return np.frombuffer(self.data, self.dtype, stop - start, start * size)
+        per_byte = 8 // self.bits
+        first = start // per_byte
+        last = -(-stop // per_byte)
+        unpacked = unpack_int(self.data[first:last], self.bits, self.signed,
+                              (last - first) * per_byte)
+        skip = start - first * per_byte
+        return unpacked[skip:skip + stop - start]
+
+
+class _Accumulator:
+    """Running per-channel min, max and counts at the type's extremes."""
+
+    def __init__(self, channels: int, low: int, high: int) -> None:
+        self.low, self.high = low, high
+        self.q_min = np.full(channels, _I64_MAX, np.int64)
+        self.q_max = np.full(channels, -_I64_MAX - 1, np.int64)
+        self.extremes = np.zeros(channels, np.int64)
+
+    def add(self, first: int, block: np.ndarray, axes: tuple[int, ...]) -> None:
+        """Merge ``block`` reduced over ``axes`` (result reshaped to channels ``first...``)."""
+        lo = block.min(axis=axes).reshape(-1)
+        hi = block.max(axis=axes).reshape(-1)
+        end = first + len(lo)
+        np.minimum(self.q_min[first:end], lo, out=self.q_min[first:end])
+        np.maximum(self.q_max[first:end], hi, out=self.q_max[first:end])
+        # counting needs a pass of its own; only when some channel reaches an extreme
+        for value, reached in ((self.low, lo == self.low), (self.high, hi == self.high)):
+            if reached.any():
+                self.extremes[first:end] += np.count_nonzero(block == value,
+                                                              axis=axes).reshape(-1)
+
+
+def _plan(pre: int, channels: int, post: int, limit: int
+          ) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """Blocks of a (pre, channels, post) array, each a contiguous flat range of <= ``limit``
+    values where possible: (p0, p1, c0, c1, k0, k1)."""
+    row = channels * post
+    if row <= limit:
+        step = max(1, limit // max(row, 1))
+        for p in range(0, pre, step):
+            yield p, min(p + step, pre), 0, channels, 0, post
+    elif post <= limit:
+        step = max(1, limit // max(post, 1))
+        for p in range(pre):
+            for c in range(0, channels, step):
+                yield p, p + 1, c, min(c + step, channels), 0, post
+    else:
+        for p in range(pre):
+            for c in range(channels):
+                for k in range(0, post, limit):
+                    yield p, p + 1, c, c + 1, k, min(k + limit, post)
+
+
+def _per_axis(values: _Values, acc: _Accumulator, pre: int, channels: int, post: int,
+              limit: int, progress: Callable[[int], None] | None) -> None:
+    for p0, p1, c0, c1, k0, k1 in _plan(pre, channels, post, limit):
+        start = (p0 * channels + c0) * post + k0
+        count = (p1 - p0) * (c1 - c0) * (k1 - k0)
+        block = values.read(start, start + count).reshape(p1 - p0, c1 - c0, k1 - k0)
+        acc.add(c0, block, (0, 2))
+        if progress is not None:
+            progress(count)
+
+
+def _blockwise(values: _Values, acc: _Accumulator, pre: int, blocks: int, size: int,
+               post: int, limit: int, progress: Callable[[int], None] | None) -> None:
+    """Blocks of ``size`` values along the middle axis; a block's values are never split."""
+    for p0, p1, b0, b1, _, _ in _plan(pre, blocks, size * post, limit):
+        start = (p0 * blocks + b0) * size * post
+        count = (p1 - p0) * (b1 - b0) * size * post
+        block = values.read(start, start + count).reshape((p1 - p0) * (b1 - b0), size, post)
+        first = (p0 * blocks + b0) * post
+        acc.add(first, block, (1,))
+        if progress is not None:
+            progress(count)
+
+
+# --------------------------------------------------------------------------------------------
+# Statistics of one tensor
+
+
+def _saturating_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a - b`` in int64, saturated instead of wrapping (hostile int64 values)."""
+    wide = a.astype(np.float64) - b.astype(np.float64)
+    if np.all(np.abs(wide) < 2.0 ** 62):
+        exact: np.ndarray = a - b
+        return exact
+    saturated: np.ndarray = np.clip(wide, -2.0 ** 63, 2.0 ** 63 - 1024).astype(np.int64)
+    return saturated
+
+
+def _parameters(tensor: Tensor
+                ) -> tuple[int | None, np.ndarray, np.ndarray, int, BlockwiseQuantization | None
+                           ] | None:
+    """(axis, scale, zero point, channels, blockwise details) or None when not measured."""
+    q = tensor.quantization
+    if q is None:
+        return None
+    shape = tuple(int(d) for d in tensor.shape.tolist())
+    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+        details = q.details
+        if not isinstance(details, BlockwiseQuantization):
+            return None
+        return _block_parameters(tensor, details, q.quantized_dimension, shape)
+    if q.details_type != QuantizationDetails.NONE:
+        return None  # multi-axis and custom schemes are not measured
+    scale, zero_point = q.scale, q.zero_point
+    if scale is None or not len(scale):
+        return None
+    zps = np.zeros(1, np.int64) if zero_point is None or not len(zero_point) \
+        else zero_point.astype(np.int64)
+    if len(scale) == 1:
+        if len(zps) != 1:
+            return None
+        return None, scale.astype(np.float64), zps, 1, None
+    axis = q.quantized_dimension
+    if not 0 <= axis < len(shape) or shape[axis] != len(scale) or len(zps) not in (1, len(scale)):
+        return None  # parameters that do not fit the shape: other audit rules report it
+    return axis, scale.astype(np.float64), np.broadcast_to(zps, (len(scale),)).copy(), \
+        len(scale), None
+
+
+def _block_parameters(tensor: Tensor, details: BlockwiseQuantization, axis: int,
+                      shape: tuple[int, ...]
+                      ) -> tuple[int | None, np.ndarray, np.ndarray, int,
+                                 BlockwiseQuantization | None] | None:
+    size = details.block_size
+    if not 0 <= axis < len(shape) or size < 1 or shape[axis] % size:
+        return None
+    tensors = tensor._model.subgraphs[tensor.subgraph_index].tensors
+    channels = math.prod(shape) // size if shape[axis] else 0
+
+    def constant(index: int, kinds: tuple[int, ...]) -> np.ndarray | None:
+        if not 0 <= index < len(tensors):
+            return None
+        found = tensors[index]
+        if found.type not in kinds or not found.is_constant or found.sparsity is not None:
+            return None
+        data = found.data
+        info = type_info(found.type)
+        if data is None or info is None or info.numpy is None or info.bits < 8:
+            return None
+        if len(data) < channels * info.numpy.itemsize:
+            return None
+        return np.frombuffer(data, info.numpy, channels)
+
+    scales = constant(details.scales, (TensorType.FLOAT16, TensorType.FLOAT32))
+    if scales is None:
+        return None
+    if details.zero_points == -1:
+        zps = np.zeros(channels, np.int64)
+    else:
+        found = constant(details.zero_points, (TensorType.INT8, TensorType.UINT8,
+                                               TensorType.INT16, TensorType.INT32,
+                                               TensorType.INT64))
+        if found is None:
+            return None
+        zps = found.astype(np.int64)
+    return axis, scales.astype(np.float64), zps, channels, details
+
+
+def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None
+                 ) -> WeightStats | None:
+    """Per-channel statistics of a quantized constant; None when ``tensor`` is not one.
+
+    Measured: constants of an integer type (int8, uint8, int16, uint16, int32, int64, int4,
+    uint4, int2) with affine quantization (one scale, one per index of
+    ``quantized_dimension``, or blockwise scale and zero-point tensors). None also for
+    empty tensors and parameters that do not fit the shape (other audit rules report those).
+    ``progress`` is called with the number of values of each chunk read. Raises
+    ``InvalidModelError`` when the buffer is shorter than the shape needs.
+    """
+    if int(tensor.type) not in _MEASURED or not tensor.is_constant:
+        return None
+    found = _parameters(tensor)
+    if found is None:
+        return None
+    axis, scale, zps, channels, details = found
+    shape = tuple(int(d) for d in tensor.shape.tolist())
+    total = math.prod(shape)
+    if total == 0 or channels == 0:
+        return None
+    tensor_type = int(tensor.type)
+    low, high = integer_range(tensor_type)
+    values = _Values(tensor, tensor_type, total)
+    acc = _Accumulator(channels, low, high)
+    if details is not None:
+        assert axis is not None
+        pre, post = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
+        size = details.block_size
+        _blockwise(values, acc, pre, shape[axis] // size, size, post, CHUNK_ELEMENTS, progress)
+    elif axis is None:
+        _per_axis(values, acc, 1, 1, total, CHUNK_ELEMENTS, progress)
+    else:
+        _per_axis(values, acc, math.prod(shape[:axis]), shape[axis],
+                  math.prod(shape[axis + 1:]), CHUNK_ELEMENTS, progress)
+    max_abs = np.maximum(_saturating_diff(acc.q_max, zps), _saturating_diff(zps, acc.q_min))
+    levels = np.where(max_abs >= _I64_MAX // 2, _I64_MAX, 2 * max_abs + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        real_a = (acc.q_min.astype(np.float64) - zps) * scale
+        real_b = (acc.q_max.astype(np.float64) - zps) * scale
+    return WeightStats(
+        subgraph=tensor.subgraph_index, tensor=tensor.index, name=tensor.name, type=tensor_type,
+        axis=axis, scale=scale, zero_point=zps, count=total // channels, q_min=acc.q_min,
+        q_max=acc.q_max, max_abs=max_abs, levels=levels, at_extremes=acc.extremes,
+        dead=(acc.q_min == zps) & (acc.q_max == zps), real_min=np.fmin(real_a, real_b),
+        real_max=np.fmax(real_a, real_b), type_min=low, type_max=high,
+        blockwise=details is not None, shape=shape)
+
+
+def _candidates(model: Model) -> Iterator[Tensor]:
+    """Every readable tensor that may be a quantized constant, in file order."""
+    for subgraph in model.subgraphs:
+        columns = subgraph.tensor_columns
+        measured = np.isin(columns.type, list(_MEASURED)) & (columns.quant_row >= 0) \
+            & ~columns.rows.broken
+        for index in np.flatnonzero(measured).tolist():
+            yield subgraph.tensors[index]
+
+
+def model_weight_stats(model: Model, progress: Progress | None = None) -> list[WeightStats]:
+    """:func:`tensor_stats` of every quantized constant of ``model``, in file order.
+
+    ``progress(done, total)`` is called after each chunk with bytes of constant data read.
+    A tensor whose buffer is too short for its shape raises ``InvalidModelError``.
+    """
+    tensors = [t for t in _candidates(model) if t.is_constant]
+    if progress is None:
+        return [s for s in map(tensor_stats, tensors) if s is not None]
+    sizes = [len(t.data or b"") for t in tensors]
+    total = sum(sizes)
+    done = [0]
+    result = []
+    for tensor, size in zip(tensors, sizes):
+        elements = max(tensor.num_elements, 1)
+
+        def step(count: int, size: int = size, elements: int = elements) -> None:
+            done[0] += size * count // elements
+            progress(min(done[0], total), total)
+        before = done[0]
+        stats = tensor_stats(tensor, step)
+        done[0] = before + size
+        progress(min(done[0], total), total)
+        if stats is not None:
+            result.append(stats)
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Operator-level quantities
+
+_B = BuiltinOperator
+#: operator -> (input, weights, bias) operand positions and the vtable offset of
+#: ``fused_activation_function`` in its options table (schema.fbs field order)
+WEIGHT_OPERATORS: dict[int, tuple[int, int, int, int]] = {
+    _B.CONV_2D: (0, 1, 2, 10),            # Conv2DOptions: padding, stride_w, stride_h, act
+    _B.DEPTHWISE_CONV_2D: (0, 1, 2, 12),  # DepthwiseConv2DOptions: ..., depth_multiplier, act
+    _B.FULLY_CONNECTED: (0, 1, 2, 4),     # FullyConnectedOptions: act first
+    _B.TRANSPOSE_CONV: (2, 1, 3, 10),     # (output_shape, weights, input, bias); as Conv2D
+}
+#: ActivationFunctionType -> the real interval the runtime clamps to (None: unbounded side)
+_ACTIVATIONS: dict[int, tuple[str, float | None, float | None]] = {
+    0: ("NONE", None, None), 1: ("RELU", 0.0, None), 2: ("RELU_N1_TO_1", -1.0, 1.0),
+    3: ("RELU6", 0.0, 6.0), 4: ("TANH", None, None), 5: ("SIGN_BIT", None, None),
+}
+
+
+@dataclass(frozen=True)
+class OperatorQuant:
+    """The quantities a quantized conv / fully-connected operator combines its scales into."""
+
+    subgraph: int
+    operator: int
+    op_name: str
+    input: int  #: tensor indices
+    weights: int
+    bias: int | None
+    output: int
+    input_type: int
+    weights_type: int
+    output_type: int
+    bias_type: int | None
+    input_scale: float
+    output_scale: float
+    output_zero_point: int
+    weight_scale: np.ndarray  #: float64 [C]
+    multiplier: np.ndarray  #: float64 [C], input_scale * weight_scale[c] / output_scale
+    #: int64 [C] max |q| of a constant bias per channel; None without a constant bias
+    bias_max_abs: np.ndarray | None
+    #: float64 [C] bits left before the bias saturates its type: log2(type max / max|q|)
+    bias_headroom_bits: np.ndarray | None
+    activation: str  #: the fused activation's name (NONE, RELU, RELU6, ...)
+    #: the clamp bounds before the zero point, round(bound / output_scale) in float32 as the
+    #: runtime computes them (None: that side is unbounded)
+    clamp_steps: tuple[float | None, float | None]
+    #: whether a clamp step falls outside the int32 range (the kernel's prepare fails)
+    clamp_overflow: bool
+    #: the runtime's activation range in the quantized domain; None when prepare fails
+    clamp: tuple[int, int] | None
+
+    @property
+    def sixteen_by_eight(self) -> bool:
+        """int16 activations with int8 weights (the 16x8 scheme)."""
+        return self.input_type == TensorType.INT16 and self.weights_type == TensorType.INT8
+
+    @property
+    def channels(self) -> int:
+        return len(self.multiplier)
+
+
+def _round_away(value: np.float32) -> float:
+    """C's ``round`` of a float32 (ties away from zero), as a float (NaN/inf kept)."""
+    v = float(value)
+    if not math.isfinite(v):
+        return v
+    return float(math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1))
+
+
+def _clamp(activation: int, scale: float, zero_point: int, tensor_type: int
+           ) -> tuple[str, tuple[float | None, float | None], bool, tuple[int, int] | None]:
+    """The runtime's quantized activation range: quantize(bound) = zp + round(bound / scale),
+    computed in float32, refused when the rounded value is outside int32."""
+    name, low, high = _ACTIVATIONS.get(activation, (f"ACTIVATION({activation})", None, None))
+    q_low, q_high = integer_range(tensor_type)
+    steps: list[float | None] = []
+    overflow = False
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        for bound in (low, high):
+            if bound is None:
+                steps.append(None)
+                continue
+            step = _round_away(np.float32(bound) / np.float32(scale))
+            steps.append(step)
+            overflow |= not (-2.0 ** 31 <= step <= 2.0 ** 31)  # NaN fails as well
+    if overflow:
+        return name, (steps[0], steps[1]), True, None
+    lo = q_low if steps[0] is None else max(q_low, zero_point + int(steps[0]))
+    hi = q_high if steps[1] is None else min(q_high, zero_point + int(steps[1]))
+    return name, (steps[0], steps[1]), False, (lo, hi)
+
+
+def _activation(options: Table | None, voffset: int) -> int:
+    if options is None:
+        return 0
+    return options.integer(Scalar("fused_activation_function", voffset, "<b", 1, 0))
+
+
+def _single(values: np.ndarray | None) -> float | None:
+    return float(values[0]) if values is not None and len(values) else None
+
+
+def operator_quantities(model: Model, stats: dict[tuple[int, int], WeightStats] | None = None
+                        ) -> list[OperatorQuant]:
+    """The quantities of every quantized CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and
+    TRANSPOSE_CONV operator (int8/uint8 and 16x8), in file order.
+
+    An operator is listed when its input and output have one scale each and its weights have
+    per-tensor or per-axis scales. Bias statistics come from ``stats`` (``(subgraph,
+    tensor) -> WeightStats``, as :func:`model_weight_stats` gives) or are read here.
+    """
+    codes = model.operator_codes
+    result = []
+    for si, subgraph in enumerate(model.subgraphs):
+        tensors = subgraph.tensors
+        for op in subgraph.operators:
+            if not 0 <= op.opcode_index < len(codes):
+                continue
+            code = codes[op.opcode_index]
+            spec = WEIGHT_OPERATORS.get(code.builtin_code) if not code.is_custom else None
+            if spec is None:
+                continue
+            found = _operator(si, tensors, op, code.name, spec, stats)
+            if found is not None:
+                result.append(found)
+    return result
+
+
+def _operator(si: int, tensors: Sequence[Tensor], op: Operator, name: str,
+              spec: tuple[int, int, int, int], stats: dict[tuple[int, int], WeightStats] | None
+              ) -> OperatorQuant | None:
+    at_input, at_weights, at_bias, act_field = spec
+    inputs = op.inputs.tolist()
+    outputs = op.outputs.tolist()
+    count = len(tensors)
+
+    def index(position: int, indices: list[int]) -> int | None:
+        if position >= len(indices) or not 0 <= indices[position] < count:
+            return None
+        return int(indices[position])
+
+    x, w, b, y = (index(at_input, inputs), index(at_weights, inputs), index(at_bias, inputs),
+                  index(0, outputs))
+    if x is None or w is None or y is None:
+        return None
+    try:
+        tx, tw, ty = (tensors[x], tensors[w], tensors[y])
+        qx, qw, qy = tx.quantization, tw.quantization, ty.quantization
+    except InvalidModelError:
+        return None
+    if qx is None or qw is None or qy is None or qw.details_type or qx.details_type:
+        return None
+    x_scale, y_scale, w_scale = qx.scale, qy.scale, qw.scale
+    if x_scale is None or y_scale is None or w_scale is None or not len(w_scale):
+        return None
+    if len(x_scale) != 1 or len(y_scale) != 1:
+        return None
+    s_in, s_out, zp_out = float(x_scale[0]), float(y_scale[0]), _single(qy.zero_point)
+    if int(ty.type) not in (TensorType.INT8, TensorType.UINT8, TensorType.INT16):
+        return None
+    w64 = w_scale.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        multiplier = s_in * w64 / s_out
+    bias_type = bias_max = headroom = None
+    if b is not None:
+        tb = tensors[b]
+        bias_type = int(tb.type)
+        found = stats.get((si, b)) if stats is not None else None
+        if found is None and stats is None:
+            found = tensor_stats(tb)
+        if found is not None and bias_type in (TensorType.INT32, TensorType.INT64):
+            bias_max = np.maximum(np.abs(found.q_min), np.abs(found.q_max))
+            bias_max = np.where(found.q_min == -_I64_MAX - 1, _I64_MAX, bias_max)
+            with np.errstate(divide="ignore"):
+                headroom = np.log2(float(found.type_max) / np.maximum(bias_max, 1)
+                                   .astype(np.float64))
+    activation = _activation(op.builtin_options(), act_field)
+    act_name, steps, overflow, clamp = _clamp(activation, s_out, int(zp_out or 0), int(ty.type))
+    return OperatorQuant(
+        subgraph=si, operator=op.index, op_name=name, input=x, weights=w, bias=b,
+        output=y, input_type=int(tx.type), weights_type=int(tw.type), output_type=int(ty.type),
+        bias_type=bias_type, input_scale=s_in, output_scale=s_out,
+        output_zero_point=int(zp_out or 0), weight_scale=w64, multiplier=multiplier,
+        bias_max_abs=bias_max, bias_headroom_bits=headroom, activation=act_name,
+        clamp_steps=steps, clamp_overflow=overflow, clamp=clamp)
+
