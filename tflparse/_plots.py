@@ -36,6 +36,7 @@ _RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
+    "axes.grid.axis": "y",
     "grid.color": "#e3e3e3",
     "grid.linewidth": 0.5,
     "path.simplify": True,
@@ -53,6 +54,10 @@ _DECIMALS = re.compile(r"(\d\.\d)\d+")
 # ids nothing refers to (matplotlib's structural names); referenced ids are hashes
 _PLAIN_ID = re.compile(r' id="(?![a-z]+[0-9a-f]{10}")[^"]*"')
 _NEWLINES = re.compile(r"\s*\n\s*")
+# the page's CSS sets one font for every plot; a no-op rotation says nothing
+_FONT_FAMILY = re.compile(r"; font-family: [^;\"]*")
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [^"]*\)"')
+_GROUP = re.compile(r"<g>|<g |</g>")
 
 
 class PlotsUnavailable(ImportError):
@@ -102,9 +107,29 @@ def compact_svg(text: str) -> str:
     """matplotlib's SVG without prologue, metadata, unused ids, layout whitespace and digits
     finer than 0.1 pt: a third of the size, the same picture."""
     text = _METADATA.sub("", _XML_PROLOGUE.sub("", text, count=1))
-    text = _PLAIN_ID.sub("", text)
+    text = _FONT_FAMILY.sub("", _NO_ROTATION.sub("", _PLAIN_ID.sub("", text)))
     text = _GEOMETRY.sub(lambda m: m.group(1) + _DECIMALS.sub(r"\1", m.group(2)) + '"', text)
-    return _NEWLINES.sub(" ", text).replace("> <", "><")
+    return _bare_groups(_NEWLINES.sub(" ", text).replace("> <", "><"))
+
+
+def _bare_groups(text: str) -> str:
+    """``text`` without ``<g>`` elements that have no attributes (their content stays)."""
+    out: list[str] = []
+    bare: list[bool] = []
+    last = 0
+    for match in _GROUP.finditer(text):
+        tag = match.group()
+        keep = True
+        if tag == "</g>":
+            keep = not (bare.pop() if bare else False)
+        else:
+            bare.append(tag == "<g>")
+            keep = tag != "<g>"
+        if not keep:
+            out.append(text[last:match.start()])
+            last = match.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 class Plotter:
@@ -132,7 +157,7 @@ class Plotter:
 
     def _panels(self, height: float) -> tuple[Any, Any, Any]:
         figure = self._figure(figsize=(7.2, height))
-        figure.subplots_adjust(left=0.1, right=0.985, top=0.86, bottom=0.15, hspace=0.14)
+        figure.subplots_adjust(left=0.1, right=0.97, top=0.86, bottom=0.15, hspace=0.14)
         top, bottom = figure.subplots(2, 1, sharex=True)
         return figure, top, bottom
 
