@@ -47,7 +47,8 @@ from .data import unpack_int
 from .model import BlockwiseQuantization, Model, Operator, Tensor
 
 __all__ = ["CHUNK_ELEMENTS", "WeightStats", "OperatorQuant", "tensor_stats",
-           "model_weight_stats", "operator_quantities", "WEIGHT_OPERATORS"]
+           "model_weight_stats", "operator_quantities", "output_channel_axes",
+           "WEIGHT_OPERATORS"]
 
 #: values read and reduced at once: bounds the working set of a pass (4 Mi values, a few MB)
 CHUNK_ELEMENTS = 1 << 22
@@ -84,8 +85,18 @@ class WeightStats:
     real_max: np.ndarray  #: float64 [C], (q_max - zero_point) * scale
     type_min: int = 0  #: the smallest value of the type
     type_max: int = 0  #: the largest value of the type
+    at_type_min: np.ndarray | None = None  #: int64 [C], values equal to the type's min
+    at_type_max: np.ndarray | None = None  #: int64 [C], values equal to the type's max
+    #: the dimension channels are counted along: ``axis``, or for a per-tensor weight of a
+    #: conv / fully-connected operator its output-channel dimension (None: one channel)
+    channel_axis: int | None = None
     blockwise: bool = False  #: channels are blocks (BlockwiseQuantization)
     shape: tuple[int, ...] = ()
+
+    @property
+    def per_tensor(self) -> bool:
+        """One scale for the whole tensor (the channels, if several, share it)."""
+        return self.axis is None
 
     @property
     def channels(self) -> int:
@@ -159,7 +170,8 @@ class _Accumulator:
         self.low, self.high = low, high
         self.q_min = np.full(channels, _I64_MAX, np.int64)
         self.q_max = np.full(channels, -_I64_MAX - 1, np.int64)
-        self.extremes = np.zeros(channels, np.int64)
+        self.at_low = np.zeros(channels, np.int64)
+        self.at_high = np.zeros(channels, np.int64)
 
     def add(self, first: int, block: np.ndarray, axes: tuple[int, ...]) -> None:
         """Merge ``block`` reduced over ``axes`` (result reshaped to channels ``first...``)."""
@@ -169,10 +181,10 @@ class _Accumulator:
         np.minimum(self.q_min[first:end], lo, out=self.q_min[first:end])
         np.maximum(self.q_max[first:end], hi, out=self.q_max[first:end])
         # counting needs a pass of its own; only when some channel reaches an extreme
-        for value, reached in ((self.low, lo == self.low), (self.high, hi == self.high)):
+        for value, reached, counts in ((self.low, lo == self.low, self.at_low),
+                                       (self.high, hi == self.high, self.at_high)):
             if reached.any():
-                self.extremes[first:end] += np.count_nonzero(block == value,
-                                                              axis=axes).reshape(-1)
+                counts[first:end] += np.count_nonzero(block == value, axis=axes).reshape(-1)
 
 
 def _plan(pre: int, channels: int, post: int, limit: int
@@ -209,8 +221,9 @@ def _per_axis(values: _Values, acc: _Accumulator, pre: int, channels: int, post:
 
 def _blockwise(values: _Values, acc: _Accumulator, pre: int, blocks: int, size: int,
                post: int, limit: int, progress: Callable[[int], None] | None) -> None:
-    """Blocks of ``size`` values along the middle axis; a block's values are never split."""
-    for p0, p1, b0, b1, _, _ in _plan(pre, blocks, size * post, limit):
+    """Blocks of ``size`` values along the middle axis; a block's values are never split
+    (the smallest chunk is one slab of ``size * post`` values)."""
+    for p0, p1, b0, b1, _, _ in _plan(pre, blocks, size * post, max(limit, size * post)):
         start = (p0 * blocks + b0) * size * post
         count = (p1 - p0) * (b1 - b0) * size * post
         block = values.read(start, start + count).reshape((p1 - p0) * (b1 - b0), size, post)
@@ -304,15 +317,17 @@ def _block_parameters(tensor: Tensor, details: BlockwiseQuantization, axis: int,
     return axis, scales.astype(np.float64), zps, channels, details
 
 
-def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None
-                 ) -> WeightStats | None:
+def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None, *,
+                 channel_axis: int | None = None) -> WeightStats | None:
     """Per-channel statistics of a quantized constant; None when ``tensor`` is not one.
 
     Measured: constants of an integer type (int8, uint8, int16, uint16, int32, int64, int4,
     uint4, int2) with affine quantization (one scale, one per index of
     ``quantized_dimension``, or blockwise scale and zero-point tensors). None also for
     empty tensors and parameters that do not fit the shape (other audit rules report those).
-    ``progress`` is called with the number of values of each chunk read. Raises
+    ``channel_axis`` measures a per-tensor quantized constant per index of that dimension
+    (its output channels; the scale and zero point are repeated). ``progress`` is called
+    with the number of values of each chunk read. Raises
     ``InvalidModelError`` when the buffer is shorter than the shape needs.
     """
     if int(tensor.type) not in _MEASURED or not tensor.is_constant:
@@ -322,6 +337,11 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None
         return None
     axis, scale, zps, channels, details = found
     shape = tuple(int(d) for d in tensor.shape.tolist())
+    measured_axis = axis
+    if axis is None and channel_axis is not None and 0 <= channel_axis < len(shape) \
+            and shape[channel_axis] > 1:
+        measured_axis, channels = channel_axis, shape[channel_axis]
+        scale, zps = np.repeat(scale, channels), np.repeat(zps, channels)
     total = math.prod(shape)
     if total == 0 or channels == 0:
         return None
@@ -334,11 +354,11 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None
         pre, post = math.prod(shape[:axis]), math.prod(shape[axis + 1:])
         size = details.block_size
         _blockwise(values, acc, pre, shape[axis] // size, size, post, CHUNK_ELEMENTS, progress)
-    elif axis is None:
+    elif measured_axis is None:
         _per_axis(values, acc, 1, 1, total, CHUNK_ELEMENTS, progress)
     else:
-        _per_axis(values, acc, math.prod(shape[:axis]), shape[axis],
-                  math.prod(shape[axis + 1:]), CHUNK_ELEMENTS, progress)
+        _per_axis(values, acc, math.prod(shape[:measured_axis]), shape[measured_axis],
+                  math.prod(shape[measured_axis + 1:]), CHUNK_ELEMENTS, progress)
     max_abs = np.maximum(_saturating_diff(acc.q_max, zps), _saturating_diff(zps, acc.q_min))
     levels = np.where(max_abs >= _I64_MAX // 2, _I64_MAX, 2 * max_abs + 1)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -347,10 +367,11 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None
     return WeightStats(
         subgraph=tensor.subgraph_index, tensor=tensor.index, name=tensor.name, type=tensor_type,
         axis=axis, scale=scale, zero_point=zps, count=total // channels, q_min=acc.q_min,
-        q_max=acc.q_max, max_abs=max_abs, levels=levels, at_extremes=acc.extremes,
+        q_max=acc.q_max, max_abs=max_abs, levels=levels, at_extremes=acc.at_low + acc.at_high,
         dead=(acc.q_min == zps) & (acc.q_max == zps), real_min=np.fmin(real_a, real_b),
-        real_max=np.fmax(real_a, real_b), type_min=low, type_max=high,
-        blockwise=details is not None, shape=shape)
+        real_max=np.fmax(real_a, real_b), type_min=low, type_max=high, at_type_min=acc.at_low,
+        at_type_max=acc.at_high, channel_axis=measured_axis, blockwise=details is not None,
+        shape=shape)
 
 
 def _candidates(model: Model) -> Iterator[Tensor]:
@@ -363,29 +384,79 @@ def _candidates(model: Model) -> Iterator[Tensor]:
             yield subgraph.tensors[index]
 
 
-def model_weight_stats(model: Model, progress: Progress | None = None) -> list[WeightStats]:
+def output_channel_axes(model: Model) -> dict[tuple[int, int], int]:
+    """(subgraph, tensor) -> output-channel dimension of the weights of conv and
+    fully-connected operators (3 for DEPTHWISE_CONV_2D, else 0)."""
+    found: dict[tuple[int, int], int] = {}
+    codes = model.operator_codes
+    for si, subgraph in enumerate(model.subgraphs):
+        count = len(subgraph.tensors)
+        for op in subgraph.operators:
+            if not 0 <= op.opcode_index < len(codes) or codes[op.opcode_index].is_custom:
+                continue
+            builtin = codes[op.opcode_index].builtin_code
+            spec = WEIGHT_OPERATORS.get(builtin)
+            inputs = op.inputs
+            if spec is None or spec[1] >= len(inputs) or not 0 <= inputs[spec[1]] < count:
+                continue
+            found[si, int(inputs[spec[1]])] = 3 if builtin == _B.DEPTHWISE_CONV_2D else 0
+    return found
+
+
+class _Meter:
+    """Turns values read per tensor into bytes read over the model for a progress callback."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress, self.total = progress, total
+        self.done = self.size = self.read = 0
+        self.elements = 1
+
+    def start(self, size: int, elements: int) -> None:
+        self.size, self.elements, self.read = size, elements, 0
+
+    def __call__(self, count: int) -> None:
+        self.read += count
+        self.progress(min(self.done + self.size * self.read // self.elements, self.total),
+                      self.total)
+
+    def finish(self) -> None:
+        self.done += self.size
+        self.progress(min(self.done, self.total), self.total)
+
+
+def model_weight_stats(model: Model, progress: Progress | None = None, *,
+                       skip_invalid: bool = False) -> list[WeightStats]:
     """:func:`tensor_stats` of every quantized constant of ``model``, in file order.
 
-    ``progress(done, total)`` is called after each chunk with bytes of constant data read.
-    A tensor whose buffer is too short for its shape raises ``InvalidModelError``.
+    Per-tensor weights of conv and fully-connected operators are measured per output
+    channel (``channel_axis``). ``progress(done, total)`` is called after each chunk with
+    bytes of constant data read. A tensor whose buffer is too short for its shape raises
+    ``InvalidModelError``, or is left out with ``skip_invalid``.
     """
-    tensors = [t for t in _candidates(model) if t.is_constant]
-    if progress is None:
-        return [s for s in map(tensor_stats, tensors) if s is not None]
-    sizes = [len(t.data or b"") for t in tensors]
-    total = sum(sizes)
-    done = [0]
+    axes = output_channel_axes(model)
+    tensors = []
+    for t in _candidates(model):
+        try:
+            if t.is_constant:
+                tensors.append(t)
+        except InvalidModelError:
+            if not skip_invalid:
+                raise
+    sizes = [len(t.data or b"") if progress is not None else 0 for t in tensors]
+    meter = _Meter(progress, sum(sizes)) if progress is not None else None
     result = []
     for tensor, size in zip(tensors, sizes):
-        elements = max(tensor.num_elements, 1)
-
-        def step(count: int, size: int = size, elements: int = elements) -> None:
-            done[0] += size * count // elements
-            progress(min(done[0], total), total)
-        before = done[0]
-        stats = tensor_stats(tensor, step)
-        done[0] = before + size
-        progress(min(done[0], total), total)
+        if meter is not None:
+            meter.start(size, max(tensor.num_elements, 1))
+        try:
+            stats = tensor_stats(tensor, meter, channel_axis=axes.get((tensor.subgraph_index,
+                                                                       tensor.index)))
+        except InvalidModelError:
+            if not skip_invalid:
+                raise
+            stats = None
+        if meter is not None:
+            meter.finish()
         if stats is not None:
             result.append(stats)
     return result
