@@ -43,7 +43,7 @@ from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Table
 from ._schema import BuiltinOperator, QuantizationDetails, Scalar, TensorType
-from .data import unpack_int
+from ._values import unpack_int
 from .model import BlockwiseQuantization, Model, Operator, Tensor
 
 __all__ = ["CHUNK_ELEMENTS", "WeightStats", "OperatorQuant", "tensor_stats",
