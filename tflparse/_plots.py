@@ -109,7 +109,7 @@ def compact_svg(text: str) -> str:
     text = _METADATA.sub("", _XML_PROLOGUE.sub("", text, count=1))
     text = _FONT_FAMILY.sub("", _NO_ROTATION.sub("", _PLAIN_ID.sub("", text)))
     text = _GEOMETRY.sub(lambda m: m.group(1) + _DECIMALS.sub(r"\1", m.group(2)) + '"', text)
-    return _bare_groups(_NEWLINES.sub(" ", text).replace("> <", "><"))
+    return _bare_groups(_NEWLINES.sub(" ", text).replace("> <", "><")).strip()
 
 
 def _bare_groups(text: str) -> str:
@@ -138,11 +138,13 @@ class Plotter:
     def __init__(self) -> None:
         try:
             import matplotlib
+            from matplotlib import ticker
             from matplotlib.backends.backend_svg import FigureCanvasSVG
             from matplotlib.figure import Figure
         except ImportError as error:
             raise PlotsUnavailable(INSTALL_HINT) from error
         self._matplotlib = matplotlib
+        self._ticker = ticker
         self._figure = Figure
         self._canvas = FigureCanvasSVG
         self._count = 0
@@ -178,7 +180,8 @@ class Plotter:
             top.stairs(hi, edges, baseline=lo, fill=True, color=_RANGE)
             top.axhline(0.0, color="#555555", linewidth=0.6)
             top.set_ylabel("real min..max")
-            top.set_title(view.title, loc="left")
+            # file text: never parsed as mathtext ("$" is just a dollar)
+            top.set_title(view.title, loc="left", parse_math=False)
             if grouped:
                 most = _reduce(levels, edges, np.maximum)
                 bottom.stairs(most, edges, baseline=worst, fill=True, color=_LEVELS,
@@ -242,11 +245,16 @@ class Plotter:
             top.set_yscale("log")
             top.set_ylabel("scale min..max")
             top.set_title("weight scales in layer order", loc="left")
-            bottom.stairs(np.where(usable, ratio, 1.0), edges, baseline=1.0, fill=True,
-                          color=_LEVELS)
-            if flagged.any():
-                bottom.stairs(np.where(flagged, ratio, 1.0), edges, baseline=1.0, fill=True,
-                              color=_FLAGGED)
+            heights = np.where(usable, ratio, 1.0) - 1.0
+            colors = np.where(flagged, _FLAGGED, _LEVELS).tolist()
+            if count <= 400:
+                bottom.bar(x, heights, width=0.8, bottom=1.0, color=colors, linewidth=0)
+            else:  # one path instead of a rectangle per tensor
+                bottom.stairs(heights + 1.0, edges, baseline=1.0, fill=True, color=_LEVELS)
+                if flagged.any():
+                    bottom.stairs(np.where(flagged, ratio, 1.0), edges, baseline=1.0,
+                                  fill=True, color=_FLAGGED)
+            bottom.xaxis.set_major_locator(self._ticker.MaxNLocator(integer=True))
             bottom.set_yscale("log")
             bottom.axhline(threshold, color=_DEAD, linewidth=0.7, linestyle=":")
             most = float(np.nanmax(ratio)) if usable.any() else 1.0

@@ -7,7 +7,7 @@ its built-in flatbuffer adapter and colours nodes from JSON files given with
 tensor names). One file holds one number per node, so each statistic gets its own file.
 
 The ids are computed here from the model, without Model Explorer, by the rules its adapter
-follows (docs/model-explorer.md):
+follows (the README's Model Explorer section):
 
 - the graph id is the subgraph's name, else the key of the first signature that runs the
   subgraph (when that key is not empty), else ``"main"`` for subgraph 0 and ``"subgraph_N"``;
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ._dtypes import type_info
 from .audit import SEVERITIES, Finding
 from .model import Model
 
@@ -176,7 +177,8 @@ def node_data(model: Model, findings: Sequence[Finding],
 
     ``findings``: number of findings at a node (an operator's own, its output tensor's, its
     constant inputs'); each result's ``bgColor`` is its worst severity's colour.
-    ``levels``: fewest levels used by a live channel of the node's weights (2 * max|q - zp| + 1).
+    ``levels``: fewest levels used by a live channel of the node's weights (2 * max|q - zp| + 1;
+    weights are quantized constants of at most 16 bits, so biases do not count).
     ``scale-spread``: largest over smallest per-channel scale of the node's weights.
     ``multiplier``: the operator's largest requantization multiplier.
     Graphs without a value are left out of a metric.
@@ -206,8 +208,9 @@ def node_data(model: Model, findings: Sequence[Finding],
     spread = _Values(max)
     for entry in stats:
         graph = by_index.get(entry.subgraph)
-        if graph is None:
-            continue
+        info = type_info(entry.type)
+        if graph is None or info is None or info.bits > 16:
+            continue  # int32/int64 constants are biases: their levels say nothing of weights
         nodes = graph.tensor_nodes(entry.tensor)
         live = np.asarray(entry.levels)[~np.asarray(entry.dead, bool)]
         levels.put(graph.subgraph, nodes, float(live.min()) if live.size else 1.0)

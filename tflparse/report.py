@@ -53,6 +53,11 @@ def _h(text: object) -> str:
     return html.escape(str(text).translate(_CONTROLS), quote=True)
 
 
+def _pre(text: str) -> str:
+    """Multi-line text for a ``<pre>``: line breaks kept, other controls escaped."""
+    return "\n".join(_h(line) for line in text.split("\n"))
+
+
 @dataclass
 class Analysis:
     """What a report shows, computed once (also what the Model Explorer overlay needs)."""
@@ -321,7 +326,8 @@ def _view(stats: WeightStats) -> ChannelView:
     with np.errstate(divide="ignore", invalid="ignore"):
         clipped = stats.at_extremes / max(stats.count, 1) > CLIP_SHARE
     return ChannelView(
-        title=f"t{stats.tensor} {stats.name} {_type_name(stats.type)}{shape}",
+        title=f"t{stats.tensor} {stats.name.translate(_CONTROLS)} "
+              f"{_type_name(stats.type)}{shape}",
         axis_label=axis, real_min=stats.real_min, real_max=stats.real_max,
         levels=stats.levels, dead=stats.dead, clipped=clipped,
         full_levels=min(full, 1 << 40), low_levels=LOW_LEVELS)
@@ -421,7 +427,7 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
         "<a href=\"#weights\">weights</a> <a href=\"#operators\">operators</a> "
         "<a href=\"#tensors\">tensors</a> <a href=\"#reading\">how to read</a></nav></header>",
         '<section id="summary"><h2>Summary</h2>',
-        f"<pre>{_h(summary)}</pre>" if summary else "<p>(no summary)</p>",
+        f"<pre>{_pre(summary)}</pre>" if summary else "<p>(no summary)</p>",
         "</section>",
         _io_section(model, anchors),
         _findings_section(analysis.findings, anchors),
