@@ -82,6 +82,8 @@ class GraphNodes:
     constants: dict[int, str] = field(default_factory=dict)
     #: tensor index -> node ids of the operators reading it
     readers: dict[int, list[str]] = field(default_factory=dict)
+    #: operator index -> for each input, the node its edge comes from (None: omitted input)
+    sources: dict[int, list[str | None]] = field(default_factory=dict)
     operators: int = 0
     inputs_node: str | None = None
     outputs_node: str | None = None
@@ -130,11 +132,15 @@ def graph_nodes(model: Model) -> list[GraphNodes]:
                 if tensor >= 0:
                     nodes.producer[tensor] = nodes.inputs_node
         for operator in operators:
+            sources: list[str | None] = []
+            nodes.sources[operator.index] = sources
             for tensor in operator.inputs.tolist():
                 if tensor < 0:
+                    sources.append(None)
                     continue
                 if tensor not in nodes.producer:
                     constant(tensor)
+                sources.append(nodes.producer[tensor])
                 readers = nodes.readers.setdefault(tensor, [])
                 if str(operator.index) not in readers:
                     readers.append(str(operator.index))
@@ -215,7 +221,7 @@ def node_data(model: Model, findings: Sequence[Finding],
         live = np.asarray(entry.levels)[~np.asarray(entry.dead, bool)]
         levels.put(graph.subgraph, nodes, float(live.min()) if live.size else 1.0)
         scale = np.asarray(entry.scale, np.float64)
-        if scale.size > 1 and np.all(np.isfinite(scale)) and float(scale.min()) > 0:
+        if entry.axis is not None and scale.size > 1 and np.all(np.isfinite(scale)) and float(scale.min()) > 0:
             spread.put(graph.subgraph, nodes, float(scale.max() / scale.min()))
     multiplier = _Values(max)
     for quantity in quantities:

@@ -340,7 +340,7 @@ def _facts(stats: WeightStats) -> str:
         clipped = int(np.sum(stats.at_extremes / max(stats.count, 1) > CLIP_SHARE))
     scale = stats.scale
     spread = ""
-    if len(scale) > 1 and float(np.min(scale)) > 0:
+    if stats.axis is not None and len(scale) > 1 and float(np.min(scale)) > 0:
         spread = f", scale max/min {_num(float(np.max(scale) / np.min(scale)))}"
     fewest = f"{int(live.min()):,}" if live.size else "-"
     return (f"{stats.channels:,} channel{'s' if stats.channels != 1 else ''}, "
