@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import tflparse
 from tflparse import weights
-from tflparse.data import pack_int
+from tflparse._values import pack_int
 from tflparse.weights import model_weight_stats, tensor_stats
 
 s = pytest.importorskip("ai_edge_litert.schema_py_generated")

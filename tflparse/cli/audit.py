@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import fnmatch
+import functools
 import json
 import os
 import sys
@@ -20,6 +21,7 @@ from .._loading import load
 from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_path
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 from .report import add_model_explorer_option, write_model_explorer
+from .weights import progress_bar
 
 __all__ = ["add_parser", "run"]
 
@@ -57,15 +59,20 @@ def _oserror(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _reports(items: list[str | FileReport], jobs: int) -> Iterator[FileReport]:
-    """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``."""
+def _reports(items: list[str | FileReport], jobs: int, weights: bool, bar: bool
+             ) -> Iterator[FileReport]:
+    """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``; ``bar``
+    draws the progress of long weight passes (in this process only)."""
     paths = [item for item in items if isinstance(item, str)]
     if jobs > 1 and len(paths) > 1:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(audit_path, paths, chunksize=1)
+            results = pool.map(functools.partial(audit_path, weights=weights), paths,
+                               chunksize=1)
             yield from _merge(items, results)
     else:
-        yield from _merge(items, map(audit_path, paths))
+        yield from _merge(items, (audit_path(p, weights=weights,
+                                             progress=progress_bar(p) if bar else None)
+                                  for p in paths))
 
 
 def _merge(items: list[str | FileReport], results: Iterator[FileReport]
@@ -114,7 +121,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     unreadable = failing = done = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for report in _reports(items, jobs):
+    bar = sys.stderr.isatty() and not args.json and args.weights
+    for report in _reports(items, jobs, args.weights, bar):
         done += not report.error
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
@@ -166,5 +174,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")
+    parser.add_argument("--no-weights", dest="weights", action="store_false",
+                        help="skip the pass over the weights' values (metadata only)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
     add_model_explorer_option(parser)
