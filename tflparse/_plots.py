@@ -19,13 +19,11 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MAX_BINS", "INSTALL_HINT", "PlotsUnavailable", "ChannelView", "ScaleRow",
-           "Plotter", "channel_bins"]
+           "Plotter", "channel_bins", "compact_svg"]
 
 #: at most this many bars per plot; more channels are grouped (min/max over each group)
 MAX_BINS = 256
 INSTALL_HINT = "the report needs matplotlib: pip install 'tflparse[report]'"
-#: clipped: more than this share of a channel's values at the type's extremes
-CLIP_SHARE = 0.01
 
 _RC = {
     "svg.fonttype": "none",  # text as <text>, not glyph outlines
@@ -76,6 +74,7 @@ class ChannelView:
     dead: np.ndarray
     clipped: np.ndarray
     #: levels the tensor's type offers (2 * max |q - zp| possible + 1), and the warning bound
+    #: (0: none)
     full_levels: int
     low_levels: int
 
@@ -191,7 +190,8 @@ class Plotter:
             highest = max(view.full_levels, int(levels.max()) if levels.size else 1, 2)
             bottom.set_ylim(0.5, highest * 1.6)
             bottom.axhline(view.full_levels, color="#555555", linewidth=0.7, linestyle="--")
-            bottom.axhline(view.low_levels, color=_DEAD, linewidth=0.7, linestyle=":")
+            if view.low_levels > 0:
+                bottom.axhline(view.low_levels, color=_DEAD, linewidth=0.7, linestyle=":")
             bits = int(math.log2(highest))
             ticks = [2 ** k for k in range(0, bits + 1, max(1, math.ceil(bits / 5)))]
             bottom.set_yticks(ticks, [f"{t:,}" for t in ticks])
@@ -220,8 +220,7 @@ class Plotter:
             shown = True
         if clipped.any():
             bottom.plot(centers[clipped], worst[clipped], "v", color=_CLIPPED, markersize=4,
-                        label=f"clipped (>{CLIP_SHARE:.0%} at the extremes): "
-                              f"{int(np.sum(view.clipped)):,}")
+                        label=f"clipped: {int(np.sum(view.clipped)):,}")
             shown = True
         if shown:
             figure.legend(loc="upper right", ncols=2, frameon=False, borderaxespad=0.3)

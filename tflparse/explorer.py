@@ -185,7 +185,8 @@ def node_data(model: Model, findings: Sequence[Finding],
     constant inputs'); each result's ``bgColor`` is its worst severity's colour.
     ``levels``: fewest levels used by a live channel of the node's weights (2 * max|q - zp| + 1;
     weights are quantized constants of at most 16 bits, so biases do not count).
-    ``scale-spread``: largest over smallest per-channel scale of the node's weights.
+    ``scale-spread``: largest over smallest scale of the live channels of the node's per-axis
+    weights (dead channels carry the converter's tiny placeholder scale).
     ``multiplier``: the operator's largest requantization multiplier.
     Graphs without a value are left out of a metric.
     """
@@ -220,7 +221,7 @@ def node_data(model: Model, findings: Sequence[Finding],
         nodes = graph.tensor_nodes(entry.tensor)
         live = np.asarray(entry.levels)[~np.asarray(entry.dead, bool)]
         levels.put(graph.subgraph, nodes, float(live.min()) if live.size else 1.0)
-        scale = np.asarray(entry.scale, np.float64)
+        scale = np.asarray(entry.scale, np.float64)[~np.asarray(entry.dead, bool)]
         if entry.axis is not None and scale.size > 1 and np.all(np.isfinite(scale)) and float(scale.min()) > 0:
             spread.put(graph.subgraph, nodes, float(scale.max() / scale.min()))
     multiplier = _Values(max)

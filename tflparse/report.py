@@ -29,20 +29,22 @@ import numpy as np
 from . import __version__
 from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
-from ._plots import CLIP_SHARE, INSTALL_HINT, ChannelView, Plotter, PlotsUnavailable, ScaleRow
+from ._plots import INSTALL_HINT, ChannelView, Plotter, PlotsUnavailable, ScaleRow
 from .audit import SEVERITIES, Finding, audit_model
+from .audit._weights import (
+    CLIPPING_MIN_VALUES,
+    CLIPPING_SHARE,
+    SCALE_SPREAD_MIN,
+    _low_range_limit,
+)
 from .model import Model, Tensor
 from .weights import OperatorQuant, WeightStats, model_weight_stats, operator_quantities
 
 __all__ = ["Analysis", "INSTALL_HINT", "PlotsUnavailable", "Progress", "analyse", "render",
-           "LOW_LEVELS", "SPREAD_LIMIT"]
+           "default_output"]
 
 #: progress callback: (what is being done, steps done, steps in all)
 Progress = Callable[[str, int, int], None]
-#: levels below which a channel counts as starved (2 * 16 + 1: max |q - zp| below 16)
-LOW_LEVELS = 33
-#: max/min per-channel scale ratio the Hexagon delegate still represents (1024)
-SPREAD_LIMIT = 1024.0
 _SCALE_RULES = frozenset({"scale-spread"})
 # C0 and C1 controls (and DEL) shown as \xNN: the page never carries them raw
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
@@ -69,12 +71,13 @@ class Analysis:
 
 def analyse(model: Model, progress: Progress | None = None) -> Analysis:
     """Audit ``model`` and measure its quantized constants and weight operators."""
-    findings = audit_model(model)
-    if progress is None:
-        stats = model_weight_stats(model)
-    else:
-        stats = model_weight_stats(model, lambda done, total: progress(
-            "reading weights", done, total))
+    def step(stage: str) -> Callable[[int, int], None] | None:
+        if progress is None:
+            return None
+        return lambda done, total: progress(stage, done, total)
+
+    findings = audit_model(model, progress=step("audit: reading weights"))
+    stats = model_weight_stats(model, step("reading weights"), skip_invalid=True)
     try:
         quantities = operator_quantities(model, {(s.subgraph, s.tensor): s for s in stats})
     except InvalidModelError:
@@ -323,25 +326,39 @@ def _view(stats: WeightStats) -> ChannelView:
         axis = f"channel along axis {stats.axis}"
     full = 2 * max(stats.type_max - int(np.min(stats.zero_point)),
                    int(np.max(stats.zero_point)) - stats.type_min) + 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        clipped = stats.at_extremes / max(stats.count, 1) > CLIP_SHARE
     return ChannelView(
         title=f"t{stats.tensor} {stats.name.translate(_CONTROLS)} "
               f"{_type_name(stats.type)}{shape}",
         axis_label=axis, real_min=stats.real_min, real_max=stats.real_max,
-        levels=stats.levels, dead=stats.dead, clipped=clipped,
-        full_levels=min(full, 1 << 40), low_levels=LOW_LEVELS)
+        levels=stats.levels, dead=stats.dead, clipped=_clipped(stats),
+        full_levels=min(full, 1 << 40),
+        # the low-range-use bound applies to weights (biases are wider than 16 bits)
+        low_levels=2 * _low_range_limit(stats) + 1 if _bits(stats.type) <= 16 else 0)
+
+
+def _clipped(stats: WeightStats) -> np.ndarray:
+    """Channels the weight-clipping rule reports: values piled up at the type's extremes."""
+    share = stats.at_extremes / max(stats.count, 1)
+    flagged: np.ndarray = (share > CLIPPING_SHARE) & (stats.at_extremes >= CLIPPING_MIN_VALUES)
+    return flagged
+
+
+def _live_scales(stats: WeightStats) -> np.ndarray:
+    """The scales of a per-axis tensor's live channels (one scale per tensor otherwise)."""
+    if stats.axis is None:
+        return np.asarray(stats.scale[:1], np.float64)
+    live: np.ndarray = np.asarray(stats.scale, np.float64)[~np.asarray(stats.dead, bool)]
+    return live
 
 
 def _facts(stats: WeightStats) -> str:
     dead = int(np.sum(stats.dead))
     live = stats.levels[~stats.dead]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        clipped = int(np.sum(stats.at_extremes / max(stats.count, 1) > CLIP_SHARE))
-    scale = stats.scale
+    clipped = int(np.sum(_clipped(stats)))
+    scale = _live_scales(stats)
     spread = ""
-    if stats.axis is not None and len(scale) > 1 and float(np.min(scale)) > 0:
-        spread = f", scale max/min {_num(float(np.max(scale) / np.min(scale)))}"
+    if len(scale) > 1 and float(np.min(scale)) > 0:
+        spread = f", live scales max/min {_num(float(np.max(scale) / np.min(scale)))}"
     fewest = f"{int(live.min()):,}" if live.size else "-"
     return (f"{stats.channels:,} channel{'s' if stats.channels != 1 else ''}, "
             f"{stats.count:,} values each; dead {dead}, clipped {clipped}, "
@@ -388,10 +405,10 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
         progress("plotting", 0, steps)
     scale_plot = ""
     if weights:
-        rows = [ScaleRow(f"t{s.tensor}", s.scale, any(
+        rows = [ScaleRow(f"t{s.tensor}", _live_scales(s), any(
             f.rule in _SCALE_RULES for f in tensor_findings.get((s.subgraph, s.tensor), ())))
             for s in weights]
-        scale_plot = plotter.scales(rows, SPREAD_LIMIT)
+        scale_plot = plotter.scales(rows, 1 / SCALE_SPREAD_MIN)
         layer = {(s.subgraph, s.tensor): n for n, s in enumerate(weights)}
     else:
         layer = {}

@@ -58,7 +58,7 @@ def write_model_explorer(target: str, model: Model, model_path: str, findings: S
                          analysis: Analysis | None = None) -> list[str]:
     """Write the overlay files for ``model`` and say on stderr how to view them."""
     if analysis is None:
-        stats = model_weight_stats(model)
+        stats = model_weight_stats(model, skip_invalid=True)
         quantities = operator_quantities(model, {(s.subgraph, s.tensor): s for s in stats})
         analysis = Analysis(list(findings), stats, quantities)
     paths = write_overlays(target, node_data(model, findings, analysis.stats,
