@@ -320,10 +320,12 @@ def _view(stats: WeightStats) -> ChannelView:
     shape = _shape(stats.shape)
     if stats.blockwise:
         axis = f"block (blocks along axis {stats.axis}, in scale-tensor order)"
-    elif stats.axis is None:
-        axis = "the whole tensor (one scale)"
-    else:
+    elif stats.axis is not None:
         axis = f"channel along axis {stats.axis}"
+    elif stats.channel_axis is not None:
+        axis = f"channel along axis {stats.channel_axis} (one scale for all)"
+    else:
+        axis = "the whole tensor (one scale)"
     full = 2 * max(stats.type_max - int(np.min(stats.zero_point)),
                    int(np.max(stats.zero_point)) - stats.type_min) + 1
     return ChannelView(
@@ -489,7 +491,7 @@ _CSS = (
     "pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px;line-height:1.3}"
     "table{border-collapse:collapse;font-size:12px;width:100%}th,td{border-bottom:1px solid "
     "#eee;padding:2px 6px;text-align:left;vertical-align:top}th{background:#fafafa}"
-    "td{word-break:break-word}code{font-size:12px}"
+    "td{word-break:break-word}code{font-size:12px;white-space:nowrap}"
     ".sev{display:inline-block;min-width:52px;text-align:center;border-radius:3px;"
     "font-size:11px;padding:0 4px;margin-right:6px;color:#fff}.sev.error{background:#c0392b}"
     ".sev.warning{background:#e67e22}.sev.info{background:#5b8db8}"
