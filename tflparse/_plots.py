@@ -142,8 +142,8 @@ class Plotter:
             from matplotlib.figure import Figure
         except ImportError as error:
             raise PlotsUnavailable(INSTALL_HINT) from error
-        self._matplotlib = matplotlib
-        self._ticker = ticker
+        self._matplotlib: Any = matplotlib  # untyped here: rc keys are checked at run time
+        self._ticker: Any = ticker
         self._figure = Figure
         self._canvas = FigureCanvasSVG
         self._count = 0

@@ -108,6 +108,12 @@ def _graph_id(model: Model, index: int) -> str:
     return "main" if index == 0 else f"subgraph_{index}"
 
 
+def _constant(nodes: GraphNodes, tensor: int, next_id: int) -> int:
+    """Give ``tensor`` a constant node numbered ``next_id``; returns the next free number."""
+    nodes.constants[tensor] = nodes.producer[tensor] = str(next_id)
+    return next_id + 1
+
+
 def graph_nodes(model: Model) -> list[GraphNodes]:
     """Every subgraph's graph id and node ids, as Model Explorer's TFLite adapter numbers them."""
     graphs = []
@@ -116,14 +122,6 @@ def graph_nodes(model: Model) -> list[GraphNodes]:
         nodes = GraphNodes(subgraph.index, _graph_id(model, subgraph.index),
                            operators=len(operators))
         next_id = len(operators)
-
-        def constant(tensor: int) -> None:
-            nonlocal next_id
-            node = str(next_id)
-            next_id += 1
-            nodes.constants[tensor] = node
-            nodes.producer[tensor] = node
-
         inputs = subgraph.inputs.tolist()
         if inputs:
             nodes.inputs_node = str(next_id)
@@ -139,7 +137,7 @@ def graph_nodes(model: Model) -> list[GraphNodes]:
                     sources.append(None)
                     continue
                 if tensor not in nodes.producer:
-                    constant(tensor)
+                    next_id = _constant(nodes, tensor, next_id)
                 sources.append(nodes.producer[tensor])
                 readers = nodes.readers.setdefault(tensor, [])
                 if str(operator.index) not in readers:
@@ -152,7 +150,7 @@ def graph_nodes(model: Model) -> list[GraphNodes]:
             next_id += 1
             for tensor in outputs:
                 if tensor >= 0 and tensor not in nodes.producer:
-                    constant(tensor)
+                    next_id = _constant(nodes, tensor, next_id)
         graphs.append(nodes)
     return graphs
 
@@ -222,33 +220,39 @@ def node_data(model: Model, findings: Sequence[Finding],
         live = np.asarray(entry.levels)[~np.asarray(entry.dead, bool)]
         levels.put(graph.subgraph, nodes, float(live.min()) if live.size else 1.0)
         scale = np.asarray(entry.scale, np.float64)[~np.asarray(entry.dead, bool)]
-        if entry.axis is not None and scale.size > 1 and np.all(np.isfinite(scale)) and float(scale.min()) > 0:
+        usable = scale.size > 1 and bool(np.all(np.isfinite(scale))) and float(scale.min()) > 0
+        if entry.axis is not None and usable:
             spread.put(graph.subgraph, nodes, float(scale.max() / scale.min()))
     multiplier = _Values(max)
     for quantity in quantities:
         graph = by_index.get(quantity.subgraph)
-        values = np.asarray(quantity.multiplier, np.float64)
-        values = values[np.isfinite(values)]
-        if graph is not None and values.size and 0 <= quantity.operator < graph.operators:
-            multiplier.put(graph.subgraph, [str(quantity.operator)], float(values.max()))
+        finite = np.asarray(quantity.multiplier, np.float64)
+        finite = finite[np.isfinite(finite)]
+        if graph is not None and finite.size and 0 <= quantity.operator < graph.operators:
+            multiplier.put(graph.subgraph, [str(quantity.operator)], float(finite.max()))
 
-    found: dict[str, dict[str, Any]] = {}
-    for (metric, title), values in zip(METRICS, (counts, levels, spread, multiplier)):
-        files: dict[str, Any] = {}
-        for subgraph, results in sorted(values.values.items()):
-            graph = by_index[subgraph]
-            entries: dict[str, Any] = {}
-            for node, value in sorted(results.items(), key=lambda item: int(item[0])):
-                entry: dict[str, Any] = {"value": _number(value)}
-                if metric == "findings":
-                    entry["bgColor"] = _SEVERITY_COLORS[SEVERITIES[worst[(subgraph, node)]]]
-                entries[node] = entry
-            # two subgraphs with one name share a graph id in Model Explorer: merge them
-            files.setdefault(graph.graph_id, {"name": title, "results": {},
-                                              "thresholds": _THRESHOLDS[metric]})
-            files[graph.graph_id]["results"].update(entries)
-        found[metric] = files
-    return found
+    colors = {key: _SEVERITY_COLORS[SEVERITIES[rank]] for key, rank in worst.items()}
+    return {metric: _graph_files(metric, title, values, by_index, colors)
+            for (metric, title), values in zip(METRICS, (counts, levels, spread, multiplier))}
+
+
+def _graph_files(metric: str, title: str, values: _Values, by_index: dict[int, GraphNodes],
+                 colors: dict[tuple[int, str], str]) -> dict[str, Any]:
+    """One metric's node data: ``{graph_id: {"name", "results", "thresholds"}}``."""
+    files: dict[str, Any] = {}
+    for subgraph, results in sorted(values.values.items()):
+        graph_id = by_index[subgraph].graph_id
+        entries: dict[str, Any] = {}
+        for node, value in sorted(results.items(), key=lambda item: int(item[0])):
+            result: dict[str, Any] = {"value": _number(value)}
+            if metric == "findings":
+                result["bgColor"] = colors[(subgraph, node)]
+            entries[node] = result
+        # two subgraphs with one name share a graph id in Model Explorer: merge them
+        files.setdefault(graph_id, {"name": title, "results": {},
+                                    "thresholds": _THRESHOLDS[metric]})
+        files[graph_id]["results"].update(entries)
+    return files
 
 
 def overlay_paths(path: str | os.PathLike[str]) -> list[str]:

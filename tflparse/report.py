@@ -29,7 +29,7 @@ import numpy as np
 from . import __version__
 from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
-from ._plots import INSTALL_HINT, ChannelView, Plotter, PlotsUnavailable, ScaleRow
+from ._plots import INSTALL_HINT, ChannelView, PlotsUnavailable, Plotter, ScaleRow
 from .audit import SEVERITIES, Finding, audit_model
 from .audit._weights import (
     CLIPPING_MIN_VALUES,
@@ -146,7 +146,7 @@ def _badge(severity: str) -> str:
 
 
 def _findings_section(findings: Sequence[Finding], anchors: _Anchors) -> str:
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for finding in findings:
         counts[finding.severity] += 1
     summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
