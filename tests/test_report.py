@@ -90,9 +90,15 @@ def _check_page(page: str, model: tflparse.Model, data: bytes) -> None:
         assert link.group(0)[7:-1] in scanned.ids  # the link lands on an element
     sections = _sections(page)
     expected = quantized_constants(data)
-    assert set(sections) == expected
+    types = {(si, ti): t.type for si, sg in enumerate(s.ModelT.InitFromPackedBuf(data, 0)
+                                                       .subgraphs or [])
+             for ti, t in enumerate(sg.tensors or [])}
+    weights = {key for key in expected if types[key] not in (T.INT32, T.INT64)}
+    assert set(sections) == weights  # a plotted section per quantized weight
     for key, body in sections.items():
         assert "<svg" in body, f"no plot for tensor {key}"
+    for si, ti in expected - weights:  # biases: a row of the int32/int64 table
+        assert f'<tr id="w{si}-{ti}">' in page
     flagged = {(f.location.subgraph, f.location.tensor) for f in findings}
     opened = [key for key in re.findall(r'<details class="weight" id="w(\d+)-(\d+)"( open)?',
                                         page)]

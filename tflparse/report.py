@@ -249,7 +249,7 @@ def _tensor_table(model: Model, counts: dict[tuple[int, int], int], anchors: _An
         for i in range(total):
             key = (subgraph.index, i)
             found = counts.get(key, 0)
-            plotted = (f' <a href="{anchors.tensor(*key)}">plot</a>'
+            plotted = (f' <a href="{anchors.tensor(*key)}">stats</a>'
                        if key in anchors.plotted else "")
             try:
                 t = subgraph.tensors[i]
@@ -367,6 +367,49 @@ def _facts(stats: WeightStats) -> str:
             f"fewest levels (live) {fewest}{spread}")
 
 
+def _finding_list(found: Sequence[Finding]) -> str:
+    items = "".join(f"<li>{_badge(f.severity)} <code>{_h(f.rule)}</code> {_h(f.message)}</li>"
+                    for f in found)
+    return f"<ul>{items}</ul>" if items else ""
+
+
+def _weight_section(entry: WeightStats, number: int, findings: Sequence[Finding],
+                    plotter: Plotter) -> str:
+    """A weight tensor's folded (or, with findings, open) section with its channel plot."""
+    found = _severity_order(findings)
+    badge = _badge(found[0].severity) if found else ""
+    count = f" &middot; {len(found)} finding(s)" if found else ""
+    return (f'<details class="weight" id="w{entry.subgraph}-{entry.tensor}"'
+            f"{' open' if found else ''}><summary>{badge}<b>#{number} t{entry.tensor} "
+            f"{_h(entry.name)}</b> <span class=dim>{_type_name(entry.type)}"
+            f"{_shape(entry.shape)} &middot; {_h(_facts(entry))}{count}</span></summary>"
+            f"{_finding_list(found)}<div class=plot>{plotter.channels(_view(entry))}</div>"
+            "</details>")
+
+
+def _wide_table(wide: Sequence[WeightStats],
+                tensor_findings: dict[tuple[int, int], list[Finding]]) -> str:
+    """Quantized int32/int64 constants (biases): how close their values come to the type's
+    limit, and their findings; no plot (their levels say nothing about precision)."""
+    if not wide:
+        return ""
+    out = [f"<h3>Quantized int32/int64 constants ({len(wide)}, usually biases)</h3>"
+           '<table class="wide"><thead><tr><th>tensor</th><th>name</th><th>type</th>'
+           "<th>channels</th><th>largest |q|</th><th>bits left</th><th>findings</th></tr>"
+           "</thead><tbody>"]
+    for entry in wide:
+        largest = int(np.max(np.maximum(np.abs(entry.q_min), np.abs(entry.q_max))))
+        left = math.log2(entry.type_max / largest) if largest else \
+            float(entry.type_max.bit_length())
+        found = _severity_order(tensor_findings.get((entry.subgraph, entry.tensor), []))
+        out.append(f'<tr id="w{entry.subgraph}-{entry.tensor}"><td>t{entry.tensor}</td>'
+                   f"<td>{_h(entry.name)}</td><td>{_type_name(entry.type)}"
+                   f"{_shape(entry.shape)}</td><td>{entry.channels:,}</td><td>{largest:,}</td>"
+                   f"<td>{left:.1f}</td><td>{_finding_list(found)}</td></tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
 def render(model: Model, analysis: Analysis, *, title: str, summary: str | None = None,
            plotter: Plotter | None = None, progress: Progress | None = None) -> str:
     """The report page of ``model`` as one HTML string.
@@ -377,8 +420,7 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
     """
     plotter = plotter or Plotter()
     stats = _layer_order(model, analysis.stats)
-    plotted = {(s.subgraph, s.tensor) for s in stats}
-    anchors = _Anchors(plotted)
+    anchors = _Anchors({(s.subgraph, s.tensor) for s in stats})
     quantities = {(q.subgraph, q.operator): q for q in analysis.quantities}
     tensor_findings: dict[tuple[int, int], list[Finding]] = defaultdict(list)
     op_counts: dict[tuple[int, int], int] = defaultdict(int)
@@ -397,12 +439,10 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
                         tensor_findings[(loc.subgraph, t)].append(finding)
     counts = {key: len(found) for key, found in tensor_findings.items()}
 
-    # the scale plot: weights (constants of at most 16 bits; int32/int64 are biases)
+    # weights: constants of at most 16 bits, plotted; int32/int64 ones (biases) in a table
     weights = [s for s in stats if _bits(s.type) <= 16]
-    sections = []
-    flagged = [s for s in stats if (s.subgraph, s.tensor) in tensor_findings]
-    quiet = [s for s in stats if (s.subgraph, s.tensor) not in tensor_findings]
-    steps = len(stats) + 1
+    wide = [s for s in stats if _bits(s.type) > 16]
+    steps = len(weights) + 1
     if progress is not None:
         progress("plotting", 0, steps)
     scale_plot = ""
@@ -411,32 +451,20 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
             f.rule in _SCALE_RULES for f in tensor_findings.get((s.subgraph, s.tensor), ())))
             for s in weights]
         scale_plot = plotter.scales(rows, 1 / SCALE_SPREAD_MIN)
-        layer = {(s.subgraph, s.tensor): n for n, s in enumerate(weights)}
-    else:
-        layer = {}
-    if progress is not None:
-        progress("plotting", 1, steps)
-    for done, entry in enumerate(flagged + quiet, 2):
+    layer = {(s.subgraph, s.tensor): n for n, s in enumerate(weights)}
+    sections = []
+    ordered = [s for s in weights if (s.subgraph, s.tensor) in tensor_findings] + \
+        [s for s in weights if (s.subgraph, s.tensor) not in tensor_findings]
+    for done, entry in enumerate(ordered, 2):
         key = (entry.subgraph, entry.tensor)
-        found = _severity_order(tensor_findings.get(key, []))
-        number = f"#{layer[key]} " if key in layer else ""
-        badges = "".join(_badge(f.severity) for f in found[:1])
-        items = "".join(f"<li>{_badge(f.severity)} <code>{_h(f.rule)}</code> "
-                        f"{_h(f.message)}</li>" for f in found)
-        sections.append(
-            f'<details class="weight" id="w{entry.subgraph}-{entry.tensor}"'
-            f"{' open' if found else ''}><summary>{badges}<b>{number}t{entry.tensor} "
-            f"{_h(entry.name)}</b> <span class=dim>{_type_name(entry.type)}"
-            f"{_shape(entry.shape)} &middot; {_h(_facts(entry))}"
-            f"{f' &middot; {len(found)} finding(s)' if found else ''}</span></summary>"
-            f"{f'<ul>{items}</ul>' if items else ''}<div class=plot>"
-            f"{plotter.channels(_view(entry))}</div></details>")
+        sections.append(_weight_section(entry, layer[key], tensor_findings.get(key, []),
+                                        plotter))
         if progress is not None:
             progress("plotting", done, steps)
 
     errors = sum(f.severity == "error" for f in analysis.findings)
     head = (f"{model.size:,} bytes &middot; {len(model.subgraphs)} subgraph(s) &middot; "
-            f"{len(stats)} quantized constant(s) &middot; {len(analysis.findings)} finding(s)"
+            f"{len(weights)} quantized weight(s) &middot; {len(analysis.findings)} finding(s)"
             f"{f' ({errors} error)' if errors else ''}")
     parts = [
         _PAGE_HEAD.format(title=_h(title), css=_CSS),
@@ -446,7 +474,10 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
         "<a href=\"#weights\">weights</a> <a href=\"#operators\">operators</a> "
         "<a href=\"#tensors\">tensors</a> <a href=\"#reading\">how to read</a></nav></header>",
         '<section id="summary"><h2>Summary</h2>',
-        f"<pre>{_pre(summary)}</pre>" if summary else "<p>(no summary)</p>",
+        # folded: long for big models, and the sections below say the same things in detail
+        f"<details><summary>what <code>tflparse inspect</code> says "
+        f"({summary.count(chr(10))} lines)</summary><pre>{_pre(summary)}</pre></details>"
+        if summary else "<p>(no summary)</p>",
         "</section>",
         _io_section(model, anchors),
         _findings_section(analysis.findings, anchors),
@@ -454,10 +485,11 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
         f"<div class=plot>{scale_plot}</div>" if scale_plot else
         "<p>No quantized weights.</p>",
         "</section>",
-        f'<section id="weights"><h2>Quantized constants ({len(stats)})</h2>',
+        f'<section id="weights"><h2>Quantized weights ({len(weights)})</h2>',
         "<p class=note>Those with findings come first and are open; the rest are folded, in "
-        "layer order.</p>" if stats else "<p>None.</p>",
+        "layer order (the # of the scale plot).</p>" if weights else "<p>None.</p>",
         "".join(sections),
+        _wide_table(wide, tensor_findings),
         "</section>",
         _operator_table(model, op_counts, quantities, anchors),
         _tensor_table(model, counts, anchors, progress),
@@ -491,16 +523,18 @@ _CSS = (
     "pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:12px;line-height:1.3}"
     "table{border-collapse:collapse;font-size:12px;width:100%}th,td{border-bottom:1px solid "
     "#eee;padding:2px 6px;text-align:left;vertical-align:top}th{background:#fafafa}"
-    "td{word-break:break-word}code{font-size:12px;white-space:nowrap}"
+    "td{word-break:break-word}table.findings td:nth-child(3){min-width:15em}"
+    "code{font-size:12px;white-space:nowrap}"
     ".sev{display:inline-block;min-width:52px;text-align:center;border-radius:3px;"
     "font-size:11px;padding:0 4px;margin-right:6px;color:#fff}.sev.error{background:#c0392b}"
     ".sev.warning{background:#e67e22}.sev.info{background:#5b8db8}"
     "details.weight{border:1px solid #e4e4e4;border-radius:4px;margin:6px 0;padding:2px 8px}"
     "details.weight[open]{padding-bottom:8px}summary{cursor:pointer;padding:3px 0}"
-    "details ul{margin:4px 0 2px 18px;padding:0;font-size:13px}"
+    "details ul{margin:4px 0 2px 18px;padding:0;font-size:13px}h3{font-size:15px}"
+    "table.wide ul{margin:0;padding:0;list-style:none}"
     ".plot svg{width:100%;max-width:900px;height:auto;display:block}"
     ".plot svg text{font-family:system-ui,'DejaVu Sans',Arial,sans-serif}"
-    ":target{outline:2px solid #f1c40f}")
+    "tr:target,details:target{outline:2px solid #f1c40f}")
 
 _READING = (
     '<section id="reading"><h2>How to read the plots</h2><ul>'
