@@ -162,10 +162,11 @@ class Plotter:
         top, bottom = figure.subplots(2, 1, sharex=True)
         return figure, top, bottom
 
-    def channels(self, view: ChannelView) -> str:
-        """Two panels over the channels: the real min/max range, and levels used."""
+    def channels(self, view: ChannelView, bins: int = MAX_BINS) -> str:
+        """Two panels over the channels: the real min/max range, and levels used (at most
+        ``bins`` bars: more channels are grouped)."""
         count = len(view.levels)
-        edges = channel_bins(count)
+        edges = channel_bins(count, bins)
         grouped = len(edges) != count + 1
         dead = np.asarray(view.dead, bool)
         levels = np.asarray(view.levels, np.float64)

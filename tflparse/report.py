@@ -29,7 +29,7 @@ import numpy as np
 from . import __version__
 from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
-from ._plots import INSTALL_HINT, ChannelView, PlotsUnavailable, Plotter, ScaleRow
+from ._plots import INSTALL_HINT, MAX_BINS, ChannelView, PlotsUnavailable, Plotter, ScaleRow
 from .audit import SEVERITIES, Finding, audit_model
 from .audit._weights import (
     CLIPPING_MIN_VALUES,
@@ -46,6 +46,10 @@ __all__ = ["Analysis", "INSTALL_HINT", "PlotsUnavailable", "Progress", "analyse"
 #: progress callback: (what is being done, steps done, steps in all)
 Progress = Callable[[str, int, int], None]
 _SCALE_RULES = frozenset({"scale-spread"})
+#: what the weight plots of a page may take together, roughly: a model with many weight
+#: tensors gets fewer (coarser) channel groups per plot, down to 32
+PLOT_BUDGET_BYTES = 3_000_000
+_PLOT_BYTES, _GROUP_BYTES, _FEWEST_GROUPS = 7_000, 140, 32  # measured on matplotlib's SVG
 # C0 and C1 controls (and DEL) shown as \xNN: the page never carries them raw
 _CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 
@@ -374,7 +378,7 @@ def _finding_list(found: Sequence[Finding]) -> str:
 
 
 def _weight_section(entry: WeightStats, number: int, findings: Sequence[Finding],
-                    plotter: Plotter) -> str:
+                    plotter: Plotter, bins: int) -> str:
     """A weight tensor's folded (or, with findings, open) section with its channel plot."""
     found = _severity_order(findings)
     badge = _badge(found[0].severity) if found else ""
@@ -383,7 +387,7 @@ def _weight_section(entry: WeightStats, number: int, findings: Sequence[Finding]
             f"{' open' if found else ''}><summary>{badge}<b>#{number} t{entry.tensor} "
             f"{_h(entry.name)}</b> <span class=dim>{_type_name(entry.type)}"
             f"{_shape(entry.shape)} &middot; {_h(_facts(entry))}{count}</span></summary>"
-            f"{_finding_list(found)}<div class=plot>{plotter.channels(_view(entry))}</div>"
+            f"{_finding_list(found)}<div class=plot>{plotter.channels(_view(entry), bins)}</div>"
             "</details>")
 
 
@@ -455,10 +459,12 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
     sections = []
     ordered = [s for s in weights if (s.subgraph, s.tensor) in tensor_findings] + \
         [s for s in weights if (s.subgraph, s.tensor) not in tensor_findings]
+    share = PLOT_BUDGET_BYTES / max(len(weights), 1)
+    bins = min(MAX_BINS, max(_FEWEST_GROUPS, int((share - _PLOT_BYTES) / _GROUP_BYTES)))
     for done, entry in enumerate(ordered, 2):
         key = (entry.subgraph, entry.tensor)
         sections.append(_weight_section(entry, layer[key], tensor_findings.get(key, []),
-                                        plotter))
+                                        plotter, bins))
         if progress is not None:
             progress("plotting", done, steps)
 
