@@ -244,12 +244,7 @@ def _tensor_table(model: Model, counts: dict[tuple[int, int], int], anchors: _An
                    '<table class="tensors"><thead><tr><th>#</th><th>name</th><th>dtype</th>'
                    "<th>shape</th><th>quantization</th><th>constant bytes</th><th>findings"
                    "</th></tr></thead><tbody>")
-        columns = subgraph.tensor_columns
-        buffers = model.buffer_columns
-        holds = buffers.holds_data(columns.buffer)
-        sizes = np.zeros(columns.count, np.int64)
-        if holds.any():
-            sizes[holds] = buffers.data_sizes(columns.buffer[holds])
+        holds, sizes = model.buffer_columns.sizes_or_zero(subgraph.tensor_columns.buffer)
         for i in range(total):
             key = (subgraph.index, i)
             found = counts.get(key, 0)
