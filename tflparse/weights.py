@@ -50,8 +50,9 @@ __all__ = ["CHUNK_ELEMENTS", "WeightStats", "OperatorQuant", "tensor_stats",
            "model_weight_stats", "operator_quantities", "output_channel_axes",
            "WEIGHT_OPERATORS"]
 
-#: values read and reduced at once: bounds the working set of a pass (4 Mi values, a few MB)
-CHUNK_ELEMENTS = 1 << 22
+#: values read and reduced at once: bounds the working set of a pass (1 Mi values: the
+#: block, its comparison mask and the per-channel results take a few MB)
+CHUNK_ELEMENTS = 1 << 20
 
 #: integer types whose quantized constants are measured (uint32/uint64 cannot be held in int64)
 _MEASURED = frozenset({TensorType.INT8, TensorType.UINT8, TensorType.INT16, TensorType.UINT16,
@@ -183,8 +184,47 @@ class _Accumulator:
         # counting needs a pass of its own; only when some channel reaches an extreme
         for value, reached, counts in ((self.low, lo == self.low, self.at_low),
                                        (self.high, hi == self.high, self.at_high)):
-            if reached.any():
-                counts[first:end] += np.count_nonzero(block == value, axis=axes).reshape(-1)
+            where = np.flatnonzero(reached)
+            if not len(where):
+                continue
+            if 2 * len(where) < len(reached) and axes == (0, 2) and block.shape[0] == 1:
+                # channels are rows: count in those that reach the value only
+                counts[first + where] += _count_equal(block[:, where], value, axes)
+            else:
+                counts[first:end] += _count_equal(block, value, axes)
+
+
+#: rows of 0/1 bytes added in uint8 before widening (no overflow: 255 * 1)
+_FOLD = 255
+#: (row length, width of the byte vectors it is folded into): wide vectors add fastest
+_LANES = ((4096, 1024), (1024, 256))
+
+
+def _count_equal(block: np.ndarray, value: int, axes: tuple[int, ...]) -> np.ndarray:
+    """int64 per channel: how many values of ``block`` equal ``value`` (reduced over
+    ``axes``). The usual layouts avoid ``count_nonzero(axis=...)``, several times slower: the
+    0/1 bytes are added elementwise in uint8, at most 255 at a time, then widened."""
+    equal = (block == value).view(np.uint8)
+    if axes != (0, 2) or (block.shape[0] > 1 and block.shape[2] > 1):
+        counted: np.ndarray = equal.sum(axis=axes, dtype=np.int64).reshape(-1)
+        return counted
+    if block.shape[2] == 1:  # channels last: add the rows elementwise
+        rows = equal[:, :, 0]
+        summed = np.zeros(rows.shape[1], np.int64)
+        for i in range(0, rows.shape[0], _FOLD):
+            summed += np.add.reduce(rows[i:i + _FOLD], axis=0, dtype=np.uint8)
+        return summed
+    rows = equal[0]  # channels first: each channel is a contiguous row, folded into lanes
+    lane = next((w for length, w in _LANES if rows.shape[1] >= length), 0)
+    if not lane:
+        return np.asarray(rows.sum(axis=1, dtype=np.int64))
+    width = rows.shape[1] // lane * lane
+    lanes = rows[:, :width].reshape(rows.shape[0], -1, lane)
+    total: np.ndarray = rows[:, width:].sum(axis=1, dtype=np.int64)
+    for i in range(0, lanes.shape[1], _FOLD):
+        total += np.add.reduce(lanes[:, i:i + _FOLD], axis=1, dtype=np.uint8).sum(
+            axis=1, dtype=np.int64)
+    return total
 
 
 def _plan(pre: int, channels: int, post: int, limit: int
@@ -254,7 +294,7 @@ def _parameters(tensor: Tensor
     q = tensor.quantization
     if q is None:
         return None
-    shape = tuple(int(d) for d in tensor.shape.tolist())
+    shape = tuple(max(int(d), 0) for d in tensor.shape.tolist())
     if q.details_type == QuantizationDetails.BlockwiseQuantization:
         details = q.details
         if not isinstance(details, BlockwiseQuantization):
@@ -337,6 +377,9 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None, 
         return None
     axis, scale, zps, channels, details = found
     shape = tuple(int(d) for d in tensor.shape.tolist())
+    if any(d < 0 for d in shape):
+        raise InvalidModelError(f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]: "
+                                f"negative dimension in shape {list(shape)}")
     measured_axis = axis
     if axis is None and channel_axis is not None and 0 <= channel_axis < len(shape) \
             and shape[channel_axis] > 1:
@@ -375,11 +418,12 @@ def tensor_stats(tensor: Tensor, progress: Callable[[int], None] | None = None, 
 
 
 def _candidates(model: Model) -> Iterator[Tensor]:
-    """Every readable tensor that may be a quantized constant, in file order."""
+    """Every readable constant that may be a quantized one, in file order."""
+    buffers = model.buffer_columns
     for subgraph in model.subgraphs:
         columns = subgraph.tensor_columns
         measured = np.isin(columns.type, list(_MEASURED)) & (columns.quant_row >= 0) \
-            & ~columns.rows.broken
+            & ~columns.rows.broken & buffers.holds_data(columns.buffer)
         for index in np.flatnonzero(measured).tolist():
             yield subgraph.tensors[index]
 
@@ -434,14 +478,7 @@ def model_weight_stats(model: Model, progress: Progress | None = None, *,
     ``InvalidModelError``, or is left out with ``skip_invalid``.
     """
     axes = output_channel_axes(model)
-    tensors = []
-    for t in _candidates(model):
-        try:
-            if t.is_constant:
-                tensors.append(t)
-        except InvalidModelError:
-            if not skip_invalid:
-                raise
+    tensors = list(_candidates(model))
     sizes = [len(t.data or b"") if progress is not None else 0 for t in tensors]
     meter = _Meter(progress, sum(sizes)) if progress is not None else None
     result = []

@@ -40,6 +40,8 @@ IMBALANCE_REACH = 0.5
 CLIPPING_SHARE = 0.01
 #: judgement: min/max calibration puts one value (or a tie) at the extreme; 3 is a pile-up
 CLIPPING_MIN_VALUES = 3
+#: judgement: with 16 levels or fewer (int4, int2) many values sit at the extremes by design
+CLIPPING_MIN_BITS = 8
 #: the TFLite int8 quantization spec: int8 weights lie in [-127, 127]
 INT8_WEIGHT_MIN = -127
 #: the quantizer clamps int32 biases to +-INT32_MAX (quantization_utils.cc
@@ -175,9 +177,11 @@ def _channel_imbalance(ctx: Context) -> Iterator[Hit]:
 
 
 @rule("weight-clipping", "warning",
-      "more than 1 % of a weight channel's values sit at the type's min or max")
+      "more than 1 % (and 3+) of an 8/16-bit weight channel's values at the type's min or max")
 def _weight_clipping(ctx: Context) -> Iterator[Hit]:
     for s in _weight_stats(ctx):
+        if s.type_max - s.type_min + 1 < 1 << CLIPPING_MIN_BITS:
+            continue
         share = s.at_extremes / max(s.count, 1)
         clipped = (share > CLIPPING_SHARE) & (s.at_extremes >= CLIPPING_MIN_VALUES)
         if clipped.any():
@@ -209,6 +213,11 @@ def _int8_weight_range(ctx: Context) -> Iterator[Hit]:
 # Rules on operators
 
 
+def _in(mask: np.ndarray) -> str:
+    """' in 3 of 64 channels (...)', or nothing for a single (per-tensor) entry."""
+    return "" if len(mask) == 1 else f" in {_channels(mask, len(mask))}"
+
+
 def _bias_at(op: OperatorQuant, ctx: Context) -> Location:
     found = ctx.tensor(op.subgraph, op.bias) if op.bias is not None else None
     name = found.name if found is not None else None
@@ -233,32 +242,49 @@ def _bias_saturated(ctx: Context) -> Iterator[Hit]:
             largest = int(op.bias_max_abs.max())
             scales = op.input_scale * op.weight_scale
             yield _bias_at(op, ctx), (
-                f"{op.op_name} bias reaches |q| = {largest} in "
-                f"{_channels(bad, len(bad))} (limit {limit}): the quantizer clamped a bias "
-                f"larger than the bias scale can hold (largest representable "
-                f"{limit * float(scales.min()):.3g} in real units), so these channels compute "
-                "with a wrong bias. Hint: the weight scale of those channels is too small "
-                "for their bias; widen it (the old quantizer's AdjustWeightsForBiasScale) or "
-                "fix the float model's bias")
+                f"{op.op_name} bias reaches |q| = {largest}{_in(bad)} (limit {limit}): the "
+                "quantizer clamped a bias larger than the bias scale can hold (largest "
+                f"representable {limit * float(scales.min()):.3g} in real units), so these "
+                "channels compute with a wrong bias. Hint: the weight scale of those "
+                "channels is too small for their bias; widen it (as the old quantizer's "
+                "AdjustWeightsForBiasScale does) or fix the float model's bias")
 
 
-@rule("bias-headroom", "warning", "an int32 bias with |q| >= 2^30 (one bit from saturating)")
+@rule("bias-headroom", "warning",
+      "an int32 bias with |q| >= 2^30 (one bit from saturating) on a live channel")
 def _bias_headroom(ctx: Context) -> Iterator[Hit]:
     for op in ctx.operator_quantities:
         if op.bias_max_abs is None or op.bias_type != TensorType.INT32:
             continue
         near = (op.bias_max_abs >= BIAS_HEADROOM) & (op.bias_max_abs < INT32_BIAS_CLAMP)
+        if len(near) == len(op.multiplier):  # an all-zero channel adds nothing to its bias
+            near &= ~_dead_weights(ctx, op, len(near))
         if near.any():
             yield _bias_at(op, ctx), (
                 f"{op.op_name} int32 bias reaches |q| = {int(op.bias_max_abs[near].max())} "
-                f"(>= 2^30) in {_channels(near, len(near))}: the accumulator adds "
+                f"(>= 2^30){_in(near)}: the accumulator adds "
                 "input x weight products on top and may overflow int32. Hint: the bias is "
                 "huge relative to input scale x weight scale; check the float bias and the "
                 "calibration range of the input")
 
 
-def _flushed(m: np.ndarray) -> np.ndarray:
+def _dead_weights(ctx: Context, op: OperatorQuant, channels: int) -> np.ndarray:
+    """bool [channels]: output channels whose weights are all zero point (False unknown)."""
+    stats = ctx.weight_stats.get((op.subgraph, op.weights))
+    if stats is None or stats.channels != channels:
+        return np.zeros(channels, bool)
+    return stats.dead
+
+
+def _flushed(ctx: Context, op: OperatorQuant) -> np.ndarray:
+    """Channels whose multiplier the runtime flushes to zero and where that changes the
+    output: not an all-zero channel whose bias times M is under half an output step."""
+    m = op.multiplier
     found: np.ndarray = ~(m >= MULTIPLIER_FLUSH)  # NaN counts as flushed
+    if op.bias_max_abs is not None and len(op.bias_max_abs) in (1, len(m)):
+        with np.errstate(invalid="ignore", over="ignore"):
+            harmless = _dead_weights(ctx, op, len(m)) & (op.bias_max_abs * m < 0.5)
+        found &= ~harmless
     return found
 
 
@@ -269,12 +295,12 @@ def _requant_multiplier(ctx: Context) -> Iterator[Hit]:
     for op in ctx.operator_quantities:
         m = op.multiplier
         where = _tensor_at(op, ctx, op.weights)
-        tiny = _flushed(m)
+        tiny = _flushed(ctx, op)
         if tiny.any():
             k = int(np.flatnonzero(tiny)[0])
             yield where, (f"{op.op_name} requantization multiplier M = {op.input_scale:.3g} x "
                           f"{op.weight_scale[k]:.3g} / {op.output_scale:.3g} = {m[k]:.3g} "
-                          f"in {_channels(tiny, len(m))} is below 2^-31: the runtime "
+                          f"{_in(tiny)} is below 2^-31: the runtime "
                           "flushes it to 0, so those output channels are constant. Hint: "
                           "the weight scale is (near) zero or the output scale is huge; "
                           "recalibrate"), "error"
@@ -282,7 +308,7 @@ def _requant_multiplier(ctx: Context) -> Iterator[Hit]:
         if huge.any():
             k = int(np.flatnonzero(huge)[0])
             yield where, (f"{op.op_name} requantization multiplier M = {m[k]:.4g} "
-                          f"(>= {MULTIPLIER_XNNPACK:g}) in {_channels(huge, len(m))}: XNNPACK "
+                          f"(>= {MULTIPLIER_XNNPACK:g}){_in(huge)}: XNNPACK "
                           "refuses the operator (it runs on the slower reference kernels) and "
                           "older kernels require M < 1. Hint: the output scale is tiny "
                           "compared to input x weight scales; recalibrate the output range"), \
@@ -299,8 +325,9 @@ def _activation_clamp_overflow(ctx: Context) -> Iterator[Hit]:
         step = high if high is not None and not -2.0 ** 31 <= high <= 2.0 ** 31 else low
         yield _tensor_at(op, ctx, op.output), (
             f"{op.op_name} with fused {op.activation}: round(bound / output scale "
-            f"{op.output_scale:.3g}) = {step:.4g} does not fit int32, so LiteRT's prepare "
-            "fails (no_integer_overflow_from_quantization) and the model cannot run. Hint: "
+            f"{op.output_scale:.3g}) = {step:.4g} does not fit int32, so LiteRT's builtin "
+            "kernel fails to prepare (no_integer_overflow_from_quantization), as does the "
+            "Edge TPU compiler that runs it. Hint: "
             "the output scale is (near) zero; recalibrate the output range")
 
 
