@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import flatbuffers
 import numpy as np
 import pytest
 from conftest import FIXTURES, shared_model_paths, shared_models_param
@@ -20,6 +19,7 @@ from tflparse.audit import audit_model
 from tflparse.cli import main
 from tflparse.report import analyse, render
 
+flatbuffers = pytest.importorskip("flatbuffers")
 s = pytest.importorskip("ai_edge_litert.schema_py_generated")
 
 T = s.TensorType
@@ -121,6 +121,7 @@ def test_page_of_every_shared_model(path: Path) -> None:
     _check_page(page, model, data)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _PLOTTED + ("fixtures/report_demo.tflite",
                                              "fixtures/features.tflite"))
 def test_page_with_real_plots(name: str) -> None:
