@@ -61,14 +61,18 @@ def is_blank(pixels: np.ndarray) -> bool:
     return float(gray.std()) < 0.02 or float(differs.mean()) < 0.01
 
 
+def _page(folder: Path, name: str) -> Path:
+    pytest.importorskip("matplotlib")
+    model = tflparse.load(FIXTURES / name)
+    path = folder / f"{name}.report.html"
+    path.write_text(render(model, analyse(model), title=name, summary="x"), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def demo_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("matplotlib")
-    model = tflparse.load(FIXTURES / "report_demo.tflite")
-    path = tmp_path_factory.mktemp("page") / "report_demo.report.html"
-    path.write_text(render(model, analyse(model), title="report_demo.tflite", summary="x"),
-                    encoding="utf-8")
-    return path
+    """The demo fixture's page: every weight has a finding, so every section is open."""
+    return _page(tmp_path_factory.mktemp("page"), "report_demo.tflite")
 
 
 def test_the_page_opens_without_script_errors(demo_page: Path) -> None:
@@ -86,11 +90,12 @@ def test_an_uncaught_error_would_be_seen(tmp_path: Path) -> None:
     assert _UNCAUGHT.search(log), log
 
 
-def test_a_link_into_a_folded_section_opens_it(demo_page: Path) -> None:
-    page = demo_page.read_text(encoding="utf-8")
+def test_a_link_into_a_folded_section_opens_it(tmp_path: Path) -> None:
+    quiet_page = _page(tmp_path, "mnist_int8.tflite")  # no findings: every section folded
+    page = quiet_page.read_text(encoding="utf-8")
     folded = re.search(r'<details class="weight" id="(w\d+-\d+)">', page)
     assert folded is not None
-    dom, _ = open_page(demo_page, folded.group(1))
+    dom, _ = open_page(quiet_page, folded.group(1))
     assert re.search(rf'<details class="weight" id="{folded.group(1)}" open', dom)
 
 
