@@ -263,3 +263,22 @@ def test_report_command_default_name_and_progress_off_a_terminal(
     inspected = capsys.readouterr().out
     pre = re.search(r"<pre>(.*?)</pre>", page, re.S)
     assert pre is not None and html.unescape(pre.group(1)) == inspected
+
+
+def test_progress_on_a_terminal_only() -> None:
+    import io
+
+    from tflparse.cli.report import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, pipe = Terminal(), io.StringIO()
+    for stream in (terminal, pipe):
+        progress = Progress(stream, every=0.0)
+        progress("plotting", 3, 4)
+        progress("plotting", 4, 4)
+        progress.clear()
+    assert pipe.getvalue() == ""
+    assert terminal.getvalue() == "\r\x1b[Kplotting 75%\r\x1b[Kplotting 100%\r\x1b[K"

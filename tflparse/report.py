@@ -9,9 +9,9 @@ shown as ``\\xNN``.
 
 The page holds, in order: the summary (what ``tflparse inspect`` prints), the input/output
 quantization, the findings (most severe first, each linking to its tensor or operator), the
-scales of every weight tensor in layer order, one section per quantized constant (those with
-findings first and open) with its per-channel range and levels-used plots, the operators and
-the tensor table.
+scales of every weight tensor in layer order, one section per quantized weight (those with
+findings first and open) with its per-channel range and levels-used plots, a table of the
+quantized int32/int64 constants (biases), the operators and the tensor table.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from . import __version__
 from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
 from ._plots import INSTALL_HINT, MAX_BINS, ChannelView, PlotsUnavailable, Plotter, ScaleRow
+from ._schema import QuantizationDetails
 from .audit import SEVERITIES, Finding, audit_model
 from .audit._weights import (
     CLIPPING_MIN_VALUES,
@@ -222,7 +223,8 @@ def _quant_cell(tensor: Tensor) -> str:
     if q is None:
         return ""
     if q.details_type:
-        return "blockwise" if q.details_type == 1 else f"details {q.details_type}"
+        return "blockwise" if q.details_type == QuantizationDetails.BlockwiseQuantization \
+            else f"details {q.details_type}"
     scale = q.scale
     if scale is None or not len(scale):
         return ""
