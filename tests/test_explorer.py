@@ -31,16 +31,20 @@ def adapter_graphs(path: Path) -> list[dict[str, Any]]:
     return [graph for collection in result["graphCollections"] for graph in collection.graphs]
 
 
+def _load_or_skip(path: Path) -> tflparse.Model:
+    try:
+        return tflparse.load(path)
+    except tflparse.InvalidModelError:
+        pytest.skip("tflparse refuses the file")
+
+
 def _attrs(metadata: dict[str, Any]) -> dict[str, str]:
     return {a["key"]: a["value"] for a in metadata["attrs"]}
 
 
 @pytest.mark.parametrize("path", _MODELS)
 def test_node_ids_are_the_adapters(path: Path) -> None:
-    try:
-        model = tflparse.load(path)
-    except tflparse.InvalidModelError:
-        pytest.skip("tflparse refuses the file")
+    model = _load_or_skip(path)
     graphs = adapter_graphs(path)
     ours = graph_nodes(model)
     assert [g["id"] for g in graphs] == [g.graph_id for g in ours]
@@ -80,10 +84,7 @@ def _stats(model: tflparse.Model) -> tuple[list[Any], list[Any], list[Any]]:
 
 @pytest.mark.parametrize("path", _MODELS)
 def test_overlay_keys_are_nodes_and_values_numbers(path: Path) -> None:
-    try:
-        model = tflparse.load(path)
-    except tflparse.InvalidModelError:
-        pytest.skip("tflparse refuses the file")
+    model = _load_or_skip(path)
     graphs = {g["id"]: {n["id"] for n in g["nodes"]} for g in adapter_graphs(path)}
     data = node_data(model, *_stats(model))
     assert list(data) == [metric for metric, _ in METRICS]
