@@ -100,6 +100,23 @@ def test_overlay_keys_are_nodes_and_values_numbers(path: Path) -> None:
             for threshold in graph["thresholds"]:
                 assert isinstance(threshold["value"], (int, float))
                 assert isinstance(threshold["bgColor"], str)
+        _as_model_explorer_data(files)
+
+
+def _as_model_explorer_data(files: dict[str, Any]) -> None:
+    """The file rebuilt with Model Explorer's own node-data classes (unknown fields raise
+    TypeError) writes back the same JSON."""
+    builder = pytest.importorskip("model_explorer.node_data_builder")
+    graphs = {
+        graph_id: builder.GraphNodeData(
+            name=graph["name"],
+            results={k: builder.NodeDataResult(**v) for k, v in graph["results"].items()},
+            thresholds=[builder.ThresholdItem(**t) for t in graph["thresholds"]])
+        for graph_id, graph in files.items()}
+    again = json.loads(builder.ModelNodeData(graphsData=graphs).to_json_string())
+    for graph_id, graph in files.items():
+        assert again[graph_id]["results"] == graph["results"]
+        assert again[graph_id]["thresholds"] == graph["thresholds"]
 
 
 def _raw(path: Path) -> Any:
