@@ -144,6 +144,11 @@ def test_demo_fixture_flags_its_planted_problems() -> None:
     page = render(model, analyse(model), title="demo", plotter=_StubPlotter())  # type: ignore[arg-type]
     order = re.findall(r'<details class="weight" id="w0-(\d+)"( open)?', page)
     assert order and order[0][1] == " open"
+    # what fixtures/build_fixtures.py plants, tensor by tensor
+    planted = {("dead-channel", 1), ("low-range-use", 1), ("weight-clipping", 1),
+               ("channel-imbalance", 4), ("scale-spread", 7), ("bias-saturated", 13)}
+    found = {(f.rule, f.location.tensor) for f in audit_model(model)}
+    assert planted <= found
 
 
 def test_reference_check_can_fail() -> None:
