@@ -237,8 +237,12 @@ def test_no_weights_skips_the_value_pass() -> None:
     for rule_id in ("dead-channel", "low-range-use", "weight-clipping", "int8-weight-range",
                     "bias-saturated", "bias-headroom", "channel-imbalance"):
         assert found(defect(rule_id), rule_id, weights=False) == [], rule_id
-    for rule_id in ("requant-multiplier", "activation-clamp-overflow", "int32-bias-16x8"):
+    for rule_id in ("activation-clamp-overflow", "int32-bias-16x8"):
         assert len(found(defect(rule_id), rule_id, weights=False)) == 1, rule_id
+    # a flushed multiplier needs the values (an all-zero channel may lose nothing); >= 256 not
+    assert found(defect("requant-multiplier"), "requant-multiplier", weights=False) == []
+    huge = fully_connected(s_out=S_IN * 0.01 / 300)
+    assert [f.severity for f in found(huge, "requant-multiplier", weights=False)] == ["warning"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,3 +528,50 @@ def test_dead_channel_counts_equal_litert_values() -> None:
         values = interpreter.get_tensor(finding.location.tensor)
         dead = int((values.reshape(values.shape[0], -1) == 0).all(axis=1).sum())
         assert finding.message.startswith(f"{dead} of {values.shape[0]} channels")
+
+
+def test_progress_bar_draws_long_passes_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tflparse.cli.weights import PROGRESS_BYTES, progress_bar
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    short = progress_bar("small.tflite")
+    short(10, 100)
+    assert err.getvalue() == ""  # under PROGRESS_BYTES: nothing drawn
+    bar = progress_bar("big.tflite")
+    for done in (0, PROGRESS_BYTES // 2, PROGRESS_BYTES // 2, PROGRESS_BYTES):
+        bar(done, PROGRESS_BYTES)
+    drawn = err.getvalue().split("\r\x1b[K")
+    assert drawn == ["", "reading weights of big.tflite: 0%",
+                     "reading weights of big.tflite: 50%", ""]  # the last clears the line
+
+
+def test_weights_table_of_every_model_in_a_bundle(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+    w = clean_weights()
+    w[3] = 0
+    bundle = tmp_path / "pair.task"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("clean.tflite", fully_connected())
+        z.writestr("dead.tflite", fully_connected(w, [0.01, 0.02, 0.03, 3.9e-9]))
+    status, out, _ = run(["weights", str(bundle)], monkeypatch)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == f"{bundle}!/clean.tflite:"
+    second = lines.index(f"{bundle}!/dead.tflite:")
+    assert lines[second - 1].split()[5] == "0" and lines[-1].split()[5] == "1"  # dead column
+    status, out, _ = run(["weights", f"{bundle}!/dead.tflite"], monkeypatch)
+    assert status == 0 and out.splitlines()[-1].split()[5] == "1"
+
+
+def test_no_weights_finds_a_subset_on_every_shared_model() -> None:
+    from conftest import shared_model_paths
+    paths = shared_model_paths()
+    if not paths:
+        pytest.skip("no shared models")
+    for path in paths:
+        model = tflparse.load(str(path))
+        full = {(f.rule, f.location, f.message) for f in audit_model(model, WEIGHT_RULES)}
+        light = {(f.rule, f.location, f.message)
+                 for f in audit_model(model, WEIGHT_RULES, weights=False)}
+        assert light <= full, path.name

@@ -42,7 +42,8 @@ import numpy as np
 from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Table
-from ._schema import BuiltinOperator, QuantizationDetails, Scalar, TensorType
+from ._quant_kind import QuantKind, quant_kind
+from ._schema import BuiltinOperator, Scalar, TensorType
 from ._values import unpack_int
 from .model import BlockwiseQuantization, Model, Operator, Tensor
 
@@ -295,16 +296,15 @@ def _parameters(tensor: Tensor
     if q is None:
         return None
     shape = tuple(max(int(d), 0) for d in tensor.shape.tolist())
-    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+    scale, zero_point = q.scale, q.zero_point
+    kind = quant_kind(q.details_type, -1 if scale is None else len(scale))
+    if kind == QuantKind.BLOCKWISE:
         details = q.details
         if not isinstance(details, BlockwiseQuantization):
             return None
         return _block_parameters(tensor, details, q.quantized_dimension, shape)
-    if q.details_type != QuantizationDetails.NONE:
-        return None  # multi-axis and custom schemes are not measured
-    scale, zero_point = q.scale, q.zero_point
-    if scale is None or not len(scale):
-        return None
+    if kind != QuantKind.AFFINE or scale is None:
+        return None  # multi-axis quantization is not measured
     zps = np.zeros(1, np.int64) if zero_point is None or not len(zero_point) \
         else zero_point.astype(np.int64)
     if len(scale) == 1:
@@ -650,7 +650,9 @@ def _operator(si: int, tensors: Sequence[Tensor], op: Operator, name: str,
         qx, qw, qy = tx.quantization, tw.quantization, ty.quantization
     except InvalidModelError:
         return None
-    if qx is None or qw is None or qy is None or qw.details_type or qx.details_type:
+    if qx is None or qw is None or qy is None or not all(
+            quant_kind(q.details_type, 0 if q.scale is None else len(q.scale))
+            == QuantKind.AFFINE for q in (qx, qw, qy)):
         return None
     x_scale, y_scale, w_scale = qx.scale, qy.scale, qw.scale
     if x_scale is None or y_scale is None or w_scale is None or not len(w_scale):

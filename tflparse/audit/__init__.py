@@ -24,6 +24,7 @@ from typing import Any, Callable, NamedTuple
 
 from .._errors import InvalidModelError
 from .._loading import load
+from .._sources import expand_file
 from ..model import Model
 from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 
@@ -35,15 +36,19 @@ from . import _weights  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
-           "FileReport", "audit_model", "audit_path"]
+           "FileReport", "audit_model", "audit_path", "audit_file", "audit_item"]
 
 
 # --------------------------------------------------------------------------------------------
 # Running the rules
 
 
+#: called with (bytes read, bytes in all) during the pass over the weights
+Progress = Callable[[int, int], None]
+
+
 def audit_model(model: Model, rules: list[str] | None = None, *, weights: bool = True,
-                progress: Callable[[int, int], None] | None = None) -> list[Finding]:
+                progress: Progress | None = None) -> list[Finding]:
     """Run the rules (all, or those named) on a model; never raises for a malformed model.
 
     ``weights=False`` skips the pass over the constants' values (the weight rules then see
@@ -78,22 +83,38 @@ class FileReport(NamedTuple):
 
 
 def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None, *,
-               weights: bool = True, progress: Callable[[int, int], None] | None = None
-               ) -> FileReport:
-    """Audit one file; unreadable files give a report with ``error`` set, never an exception.
-
-    ``weights`` and ``progress`` are passed to :func:`audit_model`.
-    """
+               weights: bool = True, progress: Progress | None = None) -> FileReport:
+    """Audit one model file; unreadable files give a report with ``error`` set, never an
+    exception. (:func:`audit_file` also takes bundles.) ``weights`` and ``progress`` are
+    passed to :func:`audit_model`."""
     name = os.fspath(path)
     try:
         model = load(name)
     except (InvalidModelError, OSError) as error:
-        return FileReport(name, [], _describe(error, name))
+        return audit_item(name, error)
     try:
-        return FileReport(name, audit_model(model, rules, weights=weights, progress=progress),
-                          None)
+        return audit_item(name, model, rules, weights=weights, progress=progress)
     finally:
         model.close()
+
+
+def audit_item(name: str, found: Model | InvalidModelError | OSError,
+               rules: list[str] | None = None, *, weights: bool = True,
+               progress: Progress | None = None) -> FileReport:
+    """The report on one :func:`tflparse._sources.expand` item: the model's findings, or the
+    error that kept it from being read."""
+    if isinstance(found, Model):
+        return FileReport(name, audit_model(found, rules, weights=weights, progress=progress),
+                          None)
+    return FileReport(name, [], _describe(found, name))
+
+
+def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None, *,
+               weights: bool = True, progress: Progress | None = None) -> list[FileReport]:
+    """Audit a model file, or every model in a bundle (one report each, named
+    ``bundle.task!/member.tflite``); never raises for unreadable input."""
+    return [audit_item(name, found, rules, weights=weights, progress=progress)
+            for name, found in expand_file(os.fspath(path))]
 
 
 def _describe(error: Exception, path: str) -> str:

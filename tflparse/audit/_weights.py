@@ -278,8 +278,11 @@ def _dead_weights(ctx: Context, op: OperatorQuant, channels: int) -> np.ndarray:
 
 def _flushed(ctx: Context, op: OperatorQuant) -> np.ndarray:
     """Channels whose multiplier the runtime flushes to zero and where that changes the
-    output: not an all-zero channel whose bias times M is under half an output step."""
+    output: not an all-zero channel whose bias times M is under half an output step. That
+    takes the weights' values: without the weight pass, no channel is reported."""
     m = op.multiplier
+    if not ctx.read_weights:
+        return np.zeros(len(m), bool)
     found: np.ndarray = ~(m >= MULTIPLIER_FLUSH)  # NaN counts as flushed
     if op.bias_max_abs is not None and len(op.bias_max_abs) in (1, len(m)):
         with np.errstate(invalid="ignore", over="ignore"):

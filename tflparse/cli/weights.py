@@ -13,8 +13,11 @@ import argparse
 import sys
 from typing import Callable, TextIO
 
-from .._loading import load
+from .._errors import InvalidModelError
 from .._schema import TensorType
+from .._sources import open_member
+from ..bundle import Bundle
+from ..model import Model
 from ..weights import WeightStats, model_weight_stats
 from ._text import escape, terminal_width, wrap, write_table
 
@@ -83,11 +86,26 @@ def progress_bar(path: str) -> Callable[[int, int], None]:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    model = load(args.model)
-    progress = progress_bar(args.model) if sys.stderr.isatty() else None
+    name, found = open_member(args.model)
+    if not isinstance(found, Bundle):
+        _table(out, name, found, args.all)
+        return 0
+    failed = False
+    for member, model in found.models():  # every model of a bundle, one table each
+        out.write(f"{escape(member)}:\n")
+        if isinstance(model, InvalidModelError):
+            failed = True
+            out.write(f"  unreadable: {escape(str(model).strip())}\n")
+        else:
+            _table(out, member, model, args.all)
+    return 2 if failed else 0
+
+
+def _table(out: TextIO, name: str, model: Model, every: bool) -> None:
+    progress = progress_bar(name) if sys.stderr.isatty() else None
     stats = model_weight_stats(model, progress, skip_invalid=True)
-    table = rows(stats, biases=args.all)
-    shown = table if args.all else table[:DEFAULT_ROWS]
+    table = rows(stats, biases=every)
+    shown = table if every else table[:DEFAULT_ROWS]
     width = min(terminal_width(), 120)
     out.write(wrap("", f"quantized weights: {len(table)} tensor(s), worst first. ch: "
                    "channels/their dimension; lv: fewest levels of a live channel; clip%: "
@@ -97,7 +115,6 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                       "spread"), shown, (5, width - 57, 5, 6, 7, 5, 5, 5, 8))
     if len(shown) < len(table):
         out.write(f"  ... {len(table) - len(shown)} more (--all lists them)\n")
-    return 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -106,6 +123,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Per-tensor statistics of the quantized constants: channels, dead "
                     "channels, the fewest levels a live channel uses, values at the type's "
                     "extremes and the spread of per-channel scales, worst first.")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, a bundle (.task: every model in it) or "
+                             "BUNDLE!/MEMBER")
     parser.add_argument("--all", action="store_true",
                         help=f"every row, biases included (default: the worst {DEFAULT_ROWS})")
