@@ -78,6 +78,8 @@ def test_rule_table_is_well_formed() -> None:
 
 def test_clean_fixtures_have_no_findings() -> None:
     for path in sorted(FIXTURES.glob("*.tflite")):
+        if path.name == "report_demo.tflite":  # weight problems planted for the report
+            continue
         assert rules_of(path) == [], path.name
 
 

@@ -18,9 +18,11 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TextIO
 
+from .._loading import load
 from .._sources import DEFAULT_PATTERNS, files
 from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_file, audit_item
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
+from .report import add_model_explorer_option, write_model_explorer
 from .weights import progress_bar
 
 __all__ = ["add_parser", "run"]
@@ -94,6 +96,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if not args.paths:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
+    if args.model_explorer and (len(args.paths) != 1 or os.path.isdir(args.paths[0])):
+        raise UsageError("--model-explorer needs exactly one model file")
     found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     total = sum(isinstance(item, str) for item in found)
@@ -136,6 +140,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                   f"({counts}), {unreadable} unreadable\n")
     if unreadable:
         return 2
+    if args.model_explorer:
+        with load(args.paths[0]) as model:
+            write_model_explorer(args.model_explorer, model, args.paths[0], report.findings)
     return 1 if failing else 0
 
 
@@ -160,3 +167,4 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--no-weights", dest="weights", action="store_false",
                         help="skip the pass over the weights' values (metadata only)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    add_model_explorer_option(parser)
