@@ -7,14 +7,13 @@ every enum value must match, and no field of those tables may be missing from ou
 
 from __future__ import annotations
 
-import enum
 import importlib.util
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import schema_checks as C
 
 from tflparse import _schema as S
 
@@ -25,47 +24,9 @@ if official_spec is None or official_spec.origin is None:  # pragma: no cover
 OFFICIAL_SOURCE = Path(official_spec.origin).read_text(encoding="utf-8")
 import ai_edge_litert.schema_py_generated as official  # noqa: E402
 
-# Prepend<Kind>Slot of the official builders -> struct format of ours
-PREPEND_FORMATS = {
-    "Bool": "<?", "Int8": "<b", "Uint8": "<B", "Int16": "<h", "Uint16": "<H", "Int32": "<i",
-    "Uint32": "<I", "Int64": "<q", "Uint64": "<Q", "Float32": "<f", "Float64": "<d",
-}
-# number_types.<Kind>Flags of the official vector accessors -> struct format of ours
-VECTOR_FORMATS = {
-    "Bool": "<?", "Int8": "<b", "Uint8": "<B", "Int16": "<h", "Uint16": "<H", "Int32": "<i",
-    "Uint32": "<I", "Int64": "<q", "Uint64": "<Q", "Float32": "<f", "Float64": "<d",
-}
-
-TABLES = sorted(
-    name for name, value in vars(S).items()
-    if isinstance(value, type) and any(
-        isinstance(v, (S.Scalar, S.Vector, S.Ref)) for v in vars(value).values())
-)
+TABLES = C.tables(S)
 # Unions whose member tables we do not describe (operator options) have NONE only.
-ENUMS = sorted(
-    name for name, value in vars(S).items()
-    if isinstance(value, type) and issubclass(value, enum.IntEnum) and value is not enum.IntEnum
-    and len(value) > 1
-)
-
-
-def camel(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
-def official_slots(table: str) -> dict[str, tuple[int, str, str]]:
-    """camel field name -> (slot, Prepend kind, default text) from the official builders."""
-    pattern = re.compile(
-        rf"def {table}Add(\w+)\(builder, \w+\):\n"
-        r"\s+builder\.Prepend(\w+)Slot\((\d+), [^,]+, ([^)]+)\)"
-    )
-    return {m.group(1): (int(m.group(3)), m.group(2), m.group(4).strip())
-            for m in pattern.finditer(OFFICIAL_SOURCE)}
-
-
-def fields_of(table: str) -> dict[str, S.Scalar | S.Vector | S.Ref]:
-    cls = getattr(S, table)
-    return {k: v for k, v in vars(cls).items() if isinstance(v, (S.Scalar, S.Vector, S.Ref))}
+ENUMS = C.enums(S)
 
 
 def test_generated_module_is_current() -> None:
@@ -83,48 +44,22 @@ def test_tables_are_described() -> None:
 
 @pytest.mark.parametrize("table", TABLES)
 def test_field_slots_match_official(table: str) -> None:
-    slots = official_slots(table)
-    assert slots, f"official bindings have no builder for {table}"
-    ours = fields_of(table)
-    for field in ours.values():
-        slot, kind, default = slots[camel(field.name)]
-        assert field.voffset == 4 + 2 * slot, f"{table}.{field.name}"
-        if isinstance(field, S.Scalar):
-            assert PREPEND_FORMATS[kind] == field.fmt, f"{table}.{field.name} type"
-            official_default = {"True": True, "False": False}.get(default, default)
-            if not isinstance(official_default, bool):
-                official_default = float(official_default) if "." in default else int(default)
-            assert field.default == official_default, f"{table}.{field.name} default"
-        else:
-            assert kind == "UOffsetTRelative", f"{table}.{field.name} is an offset field"
+    C.check_field_slots(S, OFFICIAL_SOURCE, table)
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_no_official_field_missing(table: str) -> None:
-    ours = {camel(f.name) for f in fields_of(table).values()}
-    missing = set(official_slots(table)) - ours
-    assert not missing, f"{table} lacks {sorted(missing)}"
+    C.check_no_field_missing(S, OFFICIAL_SOURCE, table)
 
 
 @pytest.mark.parametrize("table", TABLES)
 def test_vector_element_types_match_official(table: str) -> None:
-    for field in fields_of(table).values():
-        if not isinstance(field, S.Vector) or not field.elem.startswith("<"):
-            continue
-        accessor = re.search(
-            rf"def {camel(field.name)}\(self, j\):"
-            r".*?self\._tab\.Get\(flatbuffers\.number_types\.(\w+)Flags",
-            OFFICIAL_SOURCE[OFFICIAL_SOURCE.index(f"class {table}(object)"):], re.S)
-        assert accessor, f"{table}.{field.name}"
-        assert VECTOR_FORMATS[accessor.group(1)] == field.elem, f"{table}.{field.name}"
+    C.check_vector_elements(S, OFFICIAL_SOURCE, table)
 
 
 @pytest.mark.parametrize("name", ENUMS)
 def test_enum_values_match_official(name: str) -> None:
-    ours = getattr(S, name)
-    theirs = getattr(official, name)
-    expected = {k: v for k, v in vars(theirs).items() if not k.startswith("_")}
-    assert {m.name: m.value for m in ours} == expected
+    C.check_enum(S, official, name)
 
 
 def test_builtin_operator_names_match_official() -> None:
@@ -136,62 +71,11 @@ def test_builtin_operator_names_match_official() -> None:
 
 # -- the layouts the verifier walks ----------------------------------------------------------
 
-PREPEND_SIZES = {"Bool": 1, "Int8": 1, "Uint8": 1, "Int16": 2, "Uint16": 2, "Int32": 4,
-                 "Uint32": 4, "Int64": 8, "Uint64": 8, "Float32": 4, "Float64": 8}
-FLAG_SIZES = {f"{k}Flags": v for k, v in PREPEND_SIZES.items()}
-
-
-def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
-    """(kind, target) of an offset field, from the official accessor that reads it."""
-    body_of = re.compile(r"    def (\w+)\(self(?:, j)?\):\n((?:        .*\n)+)")
-    start = OFFICIAL_SOURCE.index(f"class {table}(object)")
-    end = OFFICIAL_SOURCE.find("\nclass ", start + 1)
-    for name, body in body_of.findall(OFFICIAL_SOURCE[start:end]):
-        if f"self._tab.Offset({voffset})" not in body or name.endswith(
-                ("Length", "IsNone", "AsNumpy")):
-            continue
-        table_type = re.search(r"obj = (\w+)\(\)", body)
-        if "self._tab.Union(" in body:
-            return "uni", ""
-        if "self._tab.Vector(o)" in body:
-            if "self._tab.String(" in body:
-                return "vstr", ""
-            if "Indirect" in body:
-                assert table_type
-                return "vtab", table_type.group(1)
-            flags = re.search(r"number_types\.(\w+Flags), a", body)
-            assert flags
-            return f"v{FLAG_SIZES[flags.group(1)]}", ""
-        if "self._tab.String(" in body:
-            return "str", ""
-        assert table_type, f"{table} field at {voffset}"
-        return "tab", table_type.group(1)
-    raise AssertionError(f"no official accessor reads {table} at {voffset}")
-
-
 @pytest.mark.parametrize("table", sorted(S.LAYOUTS))
 def test_layout_matches_official(table: str) -> None:
-    ours = {voffset: (kind, target) for voffset, kind, target, _ in S.LAYOUTS[table]}
-    theirs = {}
-    for slot, prepend, _ in official_slots(table).values():
-        voffset = 4 + 2 * slot
-        if prepend == "UOffsetTRelative":
-            theirs[voffset] = official_offset_kind(table, voffset)
-        else:
-            theirs[voffset] = (f"s{PREPEND_SIZES[prepend]}", "")
-    union_values = {v for v, (kind, _) in ours.items() if kind == "uni"}
-    assert {v: k for v, (k, t) in ours.items()} == {v: k for v, (k, t) in theirs.items()}
-    for voffset, (kind, target) in ours.items():
-        if kind in ("tab", "vtab"):
-            assert target == theirs[voffset][1], f"{table} field at {voffset}"
-        if kind == "uni":
-            assert ours[voffset - 2][0] == "s1", "a union value follows its 1-byte type tag"
-    assert all(v - 2 in ours for v in union_values)
+    C.check_layout(S, OFFICIAL_SOURCE, table)
 
 
 @pytest.mark.parametrize("union", sorted(S.UNION_MEMBERS))
 def test_union_members_match_official(union: str) -> None:
-    theirs = sorted((v, k) for k, v in vars(getattr(official, union)).items()
-                    if not k.startswith("_") and k != "NONE")
-    assert [k for _, k in theirs] == list(S.UNION_MEMBERS[union])
-    assert [v for v, _ in theirs] == list(range(1, len(theirs) + 1))
+    C.check_union_members(S, official, union)
