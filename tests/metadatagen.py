@@ -34,8 +34,7 @@ schema: Any = None  # tflite-support's TFLite schema bindings
 def load_bindings() -> None:
     """Import tflite-support's bindings (callers importorskip tflite_support first)."""
     global g, schema
-    from tensorflow_lite_support.metadata import metadata_schema_py_generated
-    from tensorflow_lite_support.metadata import schema_py_generated
+    from tensorflow_lite_support.metadata import metadata_schema_py_generated, schema_py_generated
 
     g, schema = metadata_schema_py_generated, schema_py_generated
 
@@ -178,9 +177,8 @@ def tables(draw: Any, table: str, force: bool, bad_utf8: bool) -> Spec:
             spec.fields.append((name + "_type", tag))
             if 1 <= tag <= len(members) and draw(st.integers(0, 4)):
                 spec.fields.append((name, draw(tables(members[tag - 1], force, bad_utf8))))
-            elif (tag == 0 and force) or tag > len(members):
-                if draw(st.integers(0, 5)) == 0:  # a value the tag does not name
-                    spec.fields.append((name, draw(tables(members[0], force, bad_utf8))))
+            elif ((tag == 0 and force) or tag > len(members)) and draw(st.integers(0, 5)) == 0:
+                spec.fields.append((name, draw(tables(members[0], force, bad_utf8))))
             continue
         if draw(st.integers(0, 2)) == 0:
             continue

@@ -26,6 +26,7 @@ import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Union
 
 from . import _metadata_schema as M
@@ -198,7 +199,7 @@ def float_text(value: float) -> str:
     (``127.5``, ``0.0``); infinities and NaN bare (``inf``, ``-nan``)."""
     if math.isnan(value):
         return "-nan" if math.copysign(1.0, value) < 0 else "nan"
-    text = "%.6f" % value
+    text = f"{value:.6f}"
     if "." in text:
         text = text.rstrip("0")
         if text.endswith("."):
@@ -639,7 +640,7 @@ def _plain(obj: Any) -> Any:
         return [_plain(item) for item in obj]
     if isinstance(obj, bytes):
         return list(obj)
-    if hasattr(obj, "name") and isinstance(obj, int):  # an IntEnum member
+    if isinstance(obj, IntEnum):
         return obj.name
     return obj
 

@@ -20,19 +20,43 @@ from __future__ import annotations
 
 import os
 
+from ._errors import InvalidModelError
+from ._loading import load
 from ._metadata import (
-    METADATA_NAME, AssociatedFile, AudioProperties, BertTokenizerOptions,
-    BoundingBoxProperties, Content, CustomMetadata, FeatureProperties, ImageProperties,
-    ImageSize, ModelMetadata, NormalizationOptions, ProcessUnit, RegexTokenizerOptions,
-    ScoreCalibrationOptions, ScoreThresholdingOptions, SentencePieceTokenizerOptions, Stats,
-    SubGraphMetadata, TensorGroup, TensorMetadata, ValueRange, read_tree, render_text,
+    METADATA_NAME,
+    AssociatedFile,
+    AudioProperties,
+    BertTokenizerOptions,
+    BoundingBoxProperties,
+    Content,
+    CustomMetadata,
+    FeatureProperties,
+    ImageProperties,
+    ImageSize,
+    ModelMetadata,
+    NormalizationOptions,
+    ProcessUnit,
+    RegexTokenizerOptions,
+    ScoreCalibrationOptions,
+    ScoreThresholdingOptions,
+    SentencePieceTokenizerOptions,
+    Stats,
+    SubGraphMetadata,
+    TensorGroup,
+    TensorMetadata,
+    ValueRange,
+    read_tree,
+    render_text,
 )
 from ._metadata_schema import (
-    AssociatedFileType, BoundingBoxType, ColorSpaceType, ContentProperties, CoordinateType,
-    ProcessUnitOptions, ScoreTransformationType,
+    AssociatedFileType,
+    BoundingBoxType,
+    ColorSpaceType,
+    ContentProperties,
+    CoordinateType,
+    ProcessUnitOptions,
+    ScoreTransformationType,
 )
-from ._errors import InvalidModelError
-from .model import load
 
 __all__ = [
     "MetadataDisplayer", "convert_to_json", "METADATA_NAME", "ModelMetadata",
