@@ -559,12 +559,18 @@ class ModelMetadata:
         archive = None if self._files is None else self._files.archive()
         return () if archive is None else tuple(archive.names)
 
-    def read_file(self, name: str, limit: int = FILE_LIMIT) -> bytes:
-        """The bytes of packed file ``name`` (:class:`InvalidModelError` when absent)."""
+    def file_view(self, name: str, limit: int = FILE_LIMIT) -> memoryview:
+        """Packed file ``name``, read-only: zero-copy when stored, inflated (into at most
+        ``limit`` bytes) when deflated. :class:`InvalidModelError` when it is not packed."""
         archive = None if self._files is None else self._files.archive()
         if archive is None or name not in archive:
             raise InvalidModelError(f"associated file {name!r} is not packed in the model")
-        return bytes(archive.read(name, limit=limit))
+        view: memoryview = archive.read(name, limit=limit)
+        return view
+
+    def read_file(self, name: str, limit: int = FILE_LIMIT) -> bytes:
+        """The bytes of packed file ``name`` (:class:`InvalidModelError` when absent)."""
+        return bytes(self.file_view(name, limit))
 
     def subgraph(self, index: int = 0) -> SubGraphMetadata | None:
         graphs = self.subgraph_metadata or ()
@@ -576,17 +582,31 @@ class ModelMetadata:
         return result
 
     def all_associated_files(self) -> list[tuple[str, AssociatedFile]]:
-        """Every associated file with where it is referenced (``"model"``,
-        ``"subgraph 0"``, ``"subgraph 0 input 1 (image)"``)."""
+        """Every associated file with where it is referenced: ``"model"``, ``"subgraph 0"``,
+        ``"subgraph 0 input 1"``, and tokenizer files of process units (``"subgraph 0 input
+        1 process unit 0"``, ``"subgraph 0 input process unit 0"``)."""
         found = [("model", f) for f in self.associated_files or ()]
         for si, graph in enumerate(self.subgraph_metadata or ()):
             found += [(f"subgraph {si}", f) for f in graph.associated_files or ()]
-            for side, tensors in (("input", graph.input_tensor_metadata),
-                                  ("output", graph.output_tensor_metadata)):
+            for side, tensors, units in (
+                    ("input", graph.input_tensor_metadata, graph.input_process_units),
+                    ("output", graph.output_tensor_metadata, graph.output_process_units)):
                 for ti, tensor in enumerate(tensors or ()):
                     label = f"subgraph {si} {side} {ti}"
                     found += [(label, f) for f in tensor.associated_files or ()]
+                    found += _unit_files(f"{label} process unit", tensor.process_units)
+                found += _unit_files(f"subgraph {si} {side} process unit", units)
         return found
+
+
+def _unit_files(label: str, units: tuple[ProcessUnit, ...] | None
+                ) -> list[tuple[str, AssociatedFile]]:
+    """Tokenizer files (vocabularies, SentencePiece models) named by process units."""
+    found = []
+    for ui, unit in enumerate(units or ()):
+        for name in ("sentencePiece_model", "vocab_file"):
+            found += [(f"{label} {ui}", f) for f in getattr(unit.options, name, None) or ()]
+    return found
 
 
 _CLASSES: dict[str, Any] = {

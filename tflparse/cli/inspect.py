@@ -22,6 +22,7 @@ from .._loading import load
 from .._schema import QuantizationDetails, Ref, Scalar, Vector
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
+from .metadata import write_metadata_section
 
 __all__ = ["add_parser", "run", "conversion_metadata"]
 
@@ -320,6 +321,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})")
     for label, section in (
         ("inputs/outputs", lambda: _io(out, model, si, width)),
+        *([("metadata", lambda: write_metadata_section(out, model, si, width))]
+          if "TFLITE_METADATA" in (entry.name for entry in model.metadata) else []),
         ("dtypes", lambda: _dtypes(out, model, si)),
         ("operators", lambda: _operators(out, model, si)),
         ("tensors", lambda: _tensors(out, model, si, args.all, width)),
