@@ -31,6 +31,7 @@ from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 # rules). A new rule module is a new file in this package plus one import line here.
 # isort: off
 from . import _rules  # noqa: F401
+from . import _metadata  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
