@@ -99,16 +99,23 @@ def write_metadata(spec: Spec, force_defaults: bool = False) -> bytes:
 
 def model_with_metadata(metadata: bytes | None, files: dict[str, bytes] | None = None,
                         deflate: bool = False, subgraphs: int = 1,
-                        other_entries: tuple[str, ...] = ()) -> bytes:
+                        other_entries: tuple[str, ...] = (),
+                        tensor: tuple[int, list[int], float | None, int] = (0, [1, 4], None, 0)
+                        ) -> bytes:
     """A small valid TFLite model carrying ``metadata`` as TFLITE_METADATA, with ``files``
-    zipped and appended (as tflite-support's populator does)."""
+    zipped and appended (as tflite-support's populator does). Each subgraph has one tensor,
+    input and output at once: ``tensor`` is its (type, shape, scale or None, zero point)."""
     model = schema.ModelT()
     model.version = 3
     model.buffers = [schema.BufferT()]
     graphs = []
+    ttype, shape, scale, zero_point = tensor
     for i in range(subgraphs):
         t = schema.TensorT()
-        t.name, t.shape, t.type, t.buffer = f"t{i}", [1, 4], 0, 0
+        t.name, t.shape, t.type, t.buffer = f"t{i}", shape, ttype, 0
+        if scale is not None:
+            t.quantization = schema.QuantizationParametersT()
+            t.quantization.scale, t.quantization.zeroPoint = [scale], [zero_point]
         sg = schema.SubGraphT()
         sg.tensors, sg.inputs, sg.outputs = [t], [0], [0]
         graphs.append(sg)
@@ -137,7 +144,9 @@ def model_with_metadata(metadata: bytes | None, files: dict[str, bytes] | None =
         method = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
         with zipfile.ZipFile(raw, "w", method) as archive:
             for name, content in files.items():
-                archive.writestr(name, content)
+                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))  # reproducible bytes
+                info.compress_type = method
+                archive.writestr(info, content)
         data += raw.getvalue()
     return data
 
@@ -386,6 +395,19 @@ def _versions() -> dict[str, Spec]:
 
 
 LABELS = b"zero\none\ntwo\n"
+LABELLED = {"labels.txt": LABELS}
+
+
+def _normalized(mean: float | list[float], std: float | list[float]) -> Spec:
+    """An image input with normalization; its output with 3 labels."""
+    means = mean if isinstance(mean, list) else [mean]
+    stds = std if isinstance(std, list) else [std]
+    return _root(("name", b"normalized"), graphs=[_graph(
+        ("input_tensor_metadata", [_tensor("image", ("content", _content(2, Spec(
+            "ImageProperties", [("color_space", 1)]))), ("process_units", [_unit(1, Spec(
+                "NormalizationOptions", [("mean", means), ("std", stds)]))]))]),
+        ("output_tensor_metadata", [_tensor("scores", ("associated_files", [
+            _file("labels.txt", 2)]))]))])
 
 
 def cases() -> dict[str, tuple[bytes, dict[str, Any]]]:
@@ -415,6 +437,18 @@ def cases() -> dict[str, tuple[bytes, dict[str, Any]]]:
                 _file("labels.txt", 2, description=b"class names")]))]))]), False,
             {"files": {"labels.txt": LABELS}}),
         **{name: (spec, False, {}) for name, spec in _versions().items()},
+        "quantized_identity": (_normalized(0.0, 1.0), False,
+                               {"tensor": (3, [1, 8, 8, 3], 1.0, 0), "files": LABELLED}),
+        "quantized_mobilenet_style": (_normalized(127.5, 127.5), False, {
+            "tensor": (3, [1, 8, 8, 3], 1 / 128, 128), "files": LABELLED}),
+        "quantized_int8_per_channel": (_normalized([123.675, 116.28, 103.53],
+                                                   [58.395, 57.12, 57.375]), False,
+                                       {"tensor": (9, [1, 8, 8, 3], 0.0186584, -14),
+                                        "files": LABELLED}),
+        "parser_version_too_low": (_root(("min_parser_version", b"1.0.0"), graphs=[_graph(
+            ("input_tensor_groups", [Spec("TensorGroup", [("name", b"g")])]))]), False, {}),
+        "hostile_member_name": (_root(("name", b"x")), False,
+                                {"files": {"../outside.txt": b"no", "ok.txt": b"yes"}}),
     }
     found = {}
     for name, (spec, force, options) in specs.items():

@@ -105,10 +105,10 @@ def _normalization_quantization(ctx: Context) -> Iterator[Hit]:
             assert r.scale is not None and r.zero_point is not None
             zp = r.zero_point
             where = Location(subgraph=si, tensor=r.tensor_index, tensor_name=r.tensor_name)
-            formula = ", ".join(f"q = round(x * {g:.6g} {'-' if o < 0 else '+'} "
-                                f"{abs(o):.6g}) + {zp}" for g, o in zip(gain, offset))
-            said = (f"input {r.position}: normalization (mean {list(r.mean or ())}, std "
-                    f"{list(r.std or ())}) then quantization (scale {r.scale:.6g}, zero point "
+            formula = ", ".join(f"q = round(x * {g:.6g} {_signed(o)}) {_signed(zp)}"
+                                for g, o in zip(gain, offset))
+            said = (f"input {r.position}: normalization (mean {_list(r.mean)}, std "
+                    f"{_list(r.std)}) then quantization (scale {r.scale:.6g}, zero point "
                     f"{zp}) give {formula}")
             deviation = _pixel_deviation(r.dtype, gain, offset, zp)
             if deviation is None:
@@ -120,6 +120,14 @@ def _normalization_quantization(ctx: Context) -> Iterator[Hit]:
                 yield where, (f"{said}: 8-bit pixels x in 0..255 map to q = "
                               f"{_RAW[r.dtype][1]} give or take up to {deviation}. Hint: raw "
                               "pixels do not map 1:1; apply the formula for exact inputs")
+
+
+def _signed(value: float) -> str:
+    return f"- {-value:.6g}" if value < 0 else f"+ {value:.6g}"
+
+
+def _list(values: tuple[float, ...] | None) -> str:
+    return "[" + ", ".join(f"{v:.6g}" for v in values or ()) + "]"
 
 
 # input type -> (offset of a raw 8-bit pixel in it, how it reads)
