@@ -77,7 +77,7 @@ class Recipe:
         s = np.broadcast_to(np.asarray(std, np.float64), channels)
         with np.errstate(all="ignore"):
             gain = 1.0 / (s * scale)
-            offset = -m * gain
+            offset = -m * gain + 0.0  # no negative zero
         if not (np.isfinite(gain).all() and np.isfinite(offset).all()):
             return None
         return tuple(gain.tolist()), tuple(offset.tolist())

@@ -9,7 +9,7 @@ bare ``inf``/``nan``, ``\\uXXXX`` escapes, ``""`` when a string is not UTF-8).
 The typed view is ``tflparse.load(path).model_metadata`` (:class:`ModelMetadata`).
 
 >>> from tflparse.metadata import MetadataDisplayer
->>> shown = MetadataDisplayer.with_model_file("fixtures/metadata_classifier.tflite")
+>>> shown = MetadataDisplayer.with_model_file("tests/metadata_golden/classifier.tflite")
 >>> shown.get_packed_associated_file_list()
 ['labels.txt']
 >>> shown.get_associated_file_buffer("labels.txt").splitlines()[:2]
