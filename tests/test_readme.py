@@ -20,11 +20,12 @@ def test_module_docstring_examples() -> None:
     import tflparse._values
     import tflparse.audit
     import tflparse.interpreter
+    import tflparse.metadata
     import tflparse.model
     import tflparse.quant
 
     os.chdir(ROOT)
     for module in (tflparse.model, tflparse.interpreter, tflparse._values, tflparse.quant,
-                   tflparse.audit):
+                   tflparse.audit, tflparse.metadata):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
