@@ -195,3 +195,25 @@ def test_damaged_metadata_is_one_finding_per_rule(tmp_path: Path) -> None:
     findings = audit_model(tflparse.load(path), ["metadata-mismatch"])
     assert len(findings) == 1 and "TFLITE_METADATA" in findings[0].message
     assert math.isfinite(len(run("metadata", path, code=2).stderr))
+
+
+@pytest.mark.skipif(not MOBILENET.exists(), reason="shared model absent")
+def test_readme_inspect_example_is_true() -> None:
+    """The README's `inspect` of the MobileNet with metadata is the command's real output."""
+    import os
+    import subprocess
+
+    from test_cli import COMMAND
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = f"$ tflparse inspect {MOBILENET.name}\n"
+    start = readme.index(command) + len(command)
+    shown = readme[start:readme.index("...\n```", start)]
+    done = subprocess.run([*COMMAND, "inspect", MOBILENET.name], capture_output=True,
+                          text=True, cwd=MOBILENET.parent, timeout=300,
+                          env={**os.environ, "COLUMNS": "80",
+                               "PYTHONPATH": os.pathsep.join(filter(None, [
+                                   str(ROOT), os.environ.get("PYTHONPATH")]))})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(shown)
+    assert "feed:" in shown and "labels:" in shown
