@@ -187,35 +187,39 @@ def render(text: str, source: str = "tflite.fbs", declared: bool = False) -> str
         out.append("    NONE = 0")
         out += [f"    {name} = {i}" for i, name in enumerate(un.members, 1)]
         out += ["", ""]
-    out += [
-        "class Scalar(NamedTuple):",
-        '    """A scalar field: vtable offset, struct format, byte size, schema default."""',
-        "",
-        "    name: str",
-        "    voffset: int",
-        "    fmt: str",
-        "    size: int",
-        "    default: int | float | bool",
-        "",
-        "",
-        "class Vector(NamedTuple):",
-        '    """A vector field; ``elem`` is a struct format, ``"string"`` or a table name."""',
-        "",
-        "    name: str",
-        "    voffset: int",
-        "    elem: str",
-        "    elem_size: int",
-        "",
-        "",
-        "class Ref(NamedTuple):",
-        '    """A string, table or union-value field; ``target`` names what it points at."""',
-        "",
-        "    name: str",
-        "    voffset: int",
-        "    target: str",
-        "",
-        "",
-    ]
+    if declared:  # the field descriptors are the TFLite schema's
+        at = out.index("from typing import NamedTuple")
+        out[at] = "\nfrom ._schema import Ref, Scalar, Vector"
+    else:
+        out += [
+            "class Scalar(NamedTuple):",
+            '    """A scalar field: vtable offset, struct format, byte size, schema default."""',
+            "",
+            "    name: str",
+            "    voffset: int",
+            "    fmt: str",
+            "    size: int",
+            "    default: int | float | bool",
+            "",
+            "",
+            "class Vector(NamedTuple):",
+            '    """A vector field; ``elem`` is a struct format, ``"string"`` or a table name."""',
+            "",
+            "    name: str",
+            "    voffset: int",
+            "    elem: str",
+            "    elem_size: int",
+            "",
+            "",
+            "class Ref(NamedTuple):",
+            '    """A string, table or union-value field; ``target`` names what it points at."""',
+            "",
+            "    name: str",
+            "    voffset: int",
+            "    target: str",
+            "",
+            "",
+        ]
     for tb in tables.values():
         if tb.layout_only:
             continue

@@ -7,7 +7,8 @@ Do not edit: change the .fbs file and run the generator.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import NamedTuple
+
+from ._schema import Ref, Scalar, Vector
 
 FILE_IDENTIFIER = b'M001'
 
@@ -62,33 +63,6 @@ class ProcessUnitOptions(IntEnum):
     BertTokenizerOptions = 4
     SentencePieceTokenizerOptions = 5
     RegexTokenizerOptions = 6
-
-
-class Scalar(NamedTuple):
-    """A scalar field: vtable offset, struct format, byte size, schema default."""
-
-    name: str
-    voffset: int
-    fmt: str
-    size: int
-    default: int | float | bool
-
-
-class Vector(NamedTuple):
-    """A vector field; ``elem`` is a struct format, ``"string"`` or a table name."""
-
-    name: str
-    voffset: int
-    elem: str
-    elem_size: int
-
-
-class Ref(NamedTuple):
-    """A string, table or union-value field; ``target`` names what it points at."""
-
-    name: str
-    voffset: int
-    target: str
 
 
 class AssociatedFile:
