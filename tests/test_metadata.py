@@ -254,3 +254,15 @@ def test_typed_view_matches_object_api(data: st.DataObject) -> None:
     view = model.model_metadata
     theirs = g.ModelMetadataT.InitFromObj(g.ModelMetadata.GetRootAs(buffer, 0))
     _same(view, theirs, "metadata")
+
+
+def test_damaged_zip_is_named_in_the_view_and_empty_in_the_displayer() -> None:
+    data = (GOLDEN / "everything_deflated.tflite").read_bytes()
+    broken = data.replace(b"PK\x01\x02", b"PK\x01\x09", 1)  # the first directory entry
+    view = tflparse.load(broken).model_metadata
+    assert view is not None
+    with pytest.raises(InvalidModelError, match="associated files"):
+        view.packed_files  # noqa: B018
+    assert MetadataDisplayer.with_model_buffer(broken).get_packed_associated_file_list() == []
+    with contextlib.suppress(pytest.skip.Exception):
+        assert _oracle().oracle(broken)["files"] == []  # tflite-support: zipfile.BadZipFile
