@@ -25,7 +25,6 @@ from .._metadata import (
     ImageProperties,
     ModelMetadata,
 )
-from .._zip import extraction_path
 from ..model import Model
 from ._text import escape, jsonable, terminal_width, wrap
 
@@ -172,6 +171,8 @@ def write_metadata_section(out: TextIO, model: Model, subgraph: int, width: int)
 
 
 def _extract(out: TextIO, view: ModelMetadata, folder: str) -> int:
+    from .._zip import extraction_path
+
     status = 0
     os.makedirs(folder, exist_ok=True)
     for name in view.packed_files:
