@@ -16,6 +16,7 @@ from fuzzing import exercise, fuzz_inputs, mutations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
 SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
                if p.stat().st_size <= 64_000]
