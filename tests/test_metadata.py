@@ -161,6 +161,7 @@ def test_named_cases_match_tflite_support() -> None:
         assert ours(data) == oracle.oracle(data), name
 
 
+@pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_random_metadata_matches_tflite_support(data: st.DataObject) -> None:
@@ -177,6 +178,7 @@ def test_random_metadata_matches_tflite_support(data: st.DataObject) -> None:
         buffer)
 
 
+@pytest.mark.slow
 @settings(max_examples=max(EXAMPLES // 5, 10), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(st.data())
@@ -240,6 +242,7 @@ def _same(mine: Any, theirs: Any, where: str) -> None:
         assert int(mine) == int(theirs), where
 
 
+@pytest.mark.slow
 @settings(max_examples=max(EXAMPLES // 3, 10), deadline=None,
           suppress_health_check=list(HealthCheck))
 @given(st.data())

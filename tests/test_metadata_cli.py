@@ -21,6 +21,7 @@ from tflparse.audit import audit_model
 
 GOLDEN = ROOT / "tests" / "metadata_golden"
 EXPECTED = json.loads((GOLDEN / "expected.json").read_text(encoding="utf-8"))
+pytestmark = pytest.mark.slow  # subprocesses
 MOBILENET = SHARED_MODELS / "tflsupport_mobilenet_v1_025_quant_uint8_metadata.tflite"
 
 
