@@ -3,7 +3,8 @@
 :func:`expand` is the one place that turns command-line sources into ``(display name,
 model or error)`` items, in a stable order: a folder's files sorted and matched against
 ``patterns``, a bundle's members in archive order (nested bundles flattened, named
-``outer.task!/inner.task!/model.tflite``), a file that cannot be read as its error. Commands
+``outer.task!/inner.task!/model.tflite``), a file that cannot be read as its error; a
+``BUNDLE!/member`` path (:func:`open_member`) is the member, a model or a bundle. Commands
 that work on many models (``audit``, ``report``, remote and Dask runs) take their inputs
 from here, so they accept and name the same things.
 """
@@ -30,8 +31,9 @@ Item = tuple[str, Union[Model, InvalidModelError, OSError]]
 
 def files(paths: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS
           ) -> Iterator[str | tuple[str, OSError]]:
-    """The files the paths name: a file as given, a folder's matching files (recursively,
-    sorted), and ``(path, error)`` for what cannot be listed or does not exist."""
+    """The files the paths name: a file (or ``BUNDLE!/member``) as given, a folder's matching
+    files (recursively, sorted), and ``(path, error)`` for what cannot be listed or does not
+    exist."""
     for path in paths:
         if os.path.isdir(path):
             errors: list[OSError] = []
@@ -42,18 +44,23 @@ def files(paths: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS
                         yield os.path.join(root, name)
             for error in errors:
                 yield error.filename or path, error
-        elif os.path.lexists(path):
+        elif os.path.lexists(path) or _member_of_a_file(path):
             yield path
         else:
             yield path, FileNotFoundError(2, "No such file or directory", path)
 
 
+def _member_of_a_file(path: str) -> bool:
+    """Whether ``path`` is ``FILE!/member...`` with a FILE that exists."""
+    return SEPARATOR in path and os.path.lexists(path.split(SEPARATOR, 1)[0])
+
+
 def expand_file(path: str) -> Iterator[Item]:
-    """A model file as one item, a bundle as one item per model inside it (members that are
-    neither models nor bundles are skipped). What is yielded is closed once the consumer
-    moves on; keep no model past its turn."""
+    """A model file (or ``BUNDLE!/member``) as one item, a bundle as one item per model
+    inside it (members that are neither models nor bundles are skipped). What is yielded is
+    closed once the consumer moves on; keep no model past its turn."""
     try:
-        opened = load_any(path)
+        path, opened = open_member(path)
     except (InvalidModelError, OSError) as error:
         yield path, error
         return

@@ -12,6 +12,8 @@ quantization, the findings (most severe first, each linking to its tensor or ope
 scales of every weight tensor in layer order, one section per quantized weight (those with
 findings first and open) with its per-channel range and levels-used plots, a table of the
 quantized int32/int64 constants (biases), the operators and the tensor table.
+:class:`BundlePage` puts every model of a bundle on one page: a table of the members, then
+each model's sections as above.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from ._dtypes import integer_range, type_info
 from ._errors import InvalidModelError
 from ._plots import INSTALL_HINT, MAX_BINS, ChannelView, PlotsUnavailable, Plotter, ScaleRow
 from ._schema import QuantizationDetails
-from .audit import SEVERITIES, Finding, audit_model
+from .audit import SEVERITIES, Context, Finding, run_rules
 from .audit._weights import (
     CLIPPING_MIN_VALUES,
     CLIPPING_SHARE,
@@ -39,10 +41,10 @@ from .audit._weights import (
     _low_range_limit,
 )
 from .model import Model, Tensor
-from .weights import OperatorQuant, WeightStats, model_weight_stats, operator_quantities
+from .weights import OperatorQuant, WeightStats
 
-__all__ = ["Analysis", "INSTALL_HINT", "PlotsUnavailable", "Progress", "analyse", "render",
-           "default_output"]
+__all__ = ["Analysis", "INSTALL_HINT", "PlotsUnavailable", "Progress", "analyse", "measured",
+           "render", "BundlePage", "default_output"]
 
 #: progress callback: (what is being done, steps done, steps in all)
 Progress = Callable[[str, int, int], None]
@@ -81,10 +83,17 @@ def analyse(model: Model, progress: Progress | None = None) -> Analysis:
             return None
         return lambda done, total: progress(stage, done, total)
 
-    findings = audit_model(model, progress=step("audit: reading weights"))
-    stats = model_weight_stats(model, step("reading weights"), skip_invalid=True)
+    # one pass over the weights: the audit's context measures them, the page reuses it
+    ctx = Context(model, True, step("reading weights"))
+    return measured(ctx, run_rules(ctx))
+
+
+def measured(ctx: Context, findings: list[Finding]) -> Analysis:
+    """The analysis of ``ctx``'s model with ``findings``: the statistics and operator
+    quantities the audit context computed (or computes now, once)."""
+    stats = list(ctx.weight_stats.values())
     try:
-        quantities = operator_quantities(model, {(s.subgraph, s.tensor): s for s in stats})
+        quantities = ctx.operator_quantities
     except InvalidModelError:
         quantities = []
     return Analysis(findings, stats, quantities)
@@ -112,16 +121,21 @@ def _type_name(tensor_type: int) -> str:
 class _Anchors:
     """Where a tensor or operator is shown on the page."""
 
-    def __init__(self, plotted: set[tuple[int, int]]) -> None:
+    def __init__(self, plotted: set[tuple[int, int]], prefix: str = "") -> None:
         self.plotted = plotted
+        #: put before every id, so several models' sections share one page (bundles)
+        self.prefix = prefix
+
+    def id(self, name: str) -> str:
+        """The page-wide id of this model's element ``name``."""
+        return f"{self.prefix}{name}"
 
     def tensor(self, subgraph: int, index: int) -> str:
         kind = "w" if (subgraph, index) in self.plotted else "t"
-        return f"#{kind}{subgraph}-{index}"
+        return f"#{self.prefix}{kind}{subgraph}-{index}"
 
-    @staticmethod
-    def operator(subgraph: int, index: int) -> str:
-        return f"#op{subgraph}-{index}"
+    def operator(self, subgraph: int, index: int) -> str:
+        return f"#{self.prefix}op{subgraph}-{index}"
 
     def where(self, finding: Finding) -> str:
         """The finding's location as HTML, linked to its tensor or operator."""
@@ -155,7 +169,7 @@ def _findings_section(findings: Sequence[Finding], anchors: _Anchors) -> str:
     for finding in findings:
         counts[finding.severity] += 1
     summary = ", ".join(f"{counts[s]} {s}" for s in reversed(SEVERITIES) if counts[s])
-    out = [f'<section id="findings"><h2>Audit findings ({len(findings)}'
+    out = [f'<section id="{anchors.id("findings")}"><h2>Audit findings ({len(findings)}'
            f'{": " + summary if summary else ""})</h2>']
     if not findings:
         out.append("<p>No findings.</p></section>")
@@ -171,7 +185,7 @@ def _findings_section(findings: Sequence[Finding], anchors: _Anchors) -> str:
 
 
 def _io_section(model: Model, anchors: _Anchors) -> str:
-    out = ['<section id="io"><h2>Inputs and outputs</h2>']
+    out = [f'<section id="{anchors.id("io")}"><h2>Inputs and outputs</h2>']
     if not model.subgraphs:
         out.append("<p>The model has no subgraph.</p></section>")
         return "".join(out)
@@ -238,7 +252,7 @@ def _quant_cell(tensor: Tensor) -> str:
 
 def _tensor_table(model: Model, counts: dict[tuple[int, int], int], anchors: _Anchors,
                   progress: Progress | None) -> str:
-    out = ['<section id="tensors"><h2>Tensors</h2>']
+    out = [f'<section id="{anchors.id("tensors")}"><h2>Tensors</h2>']
     for subgraph in model.subgraphs:
         total = len(subgraph.tensors)
         out.append(f"<details{' open' if total <= 200 else ''}><summary>subgraph "
@@ -259,7 +273,8 @@ def _tensor_table(model: Model, counts: dict[tuple[int, int], int], anchors: _An
             except InvalidModelError as error:
                 cells = f"<td colspan=4>unreadable: {_h(error)}</td>"
             size = f"{int(sizes[i]):,}" if holds[i] else ""
-            out.append(f'<tr id="t{subgraph.index}-{i}"><td>{i}</td>{cells}<td>{size}</td>'
+            out.append(f'<tr id="{anchors.id("t")}{subgraph.index}-{i}"><td>{i}</td>{cells}'
+                       f"<td>{size}</td>"
                        f"<td>{found or ''}</td></tr>")
             if progress is not None and i % 1000 == 999:
                 progress("tensor table", i + 1, total)
@@ -270,7 +285,7 @@ def _tensor_table(model: Model, counts: dict[tuple[int, int], int], anchors: _An
 
 def _operator_table(model: Model, counts: dict[tuple[int, int], int],
                     quantities: dict[tuple[int, int], OperatorQuant], anchors: _Anchors) -> str:
-    out = ['<section id="operators"><h2>Operators</h2>']
+    out = [f'<section id="{anchors.id("operators")}"><h2>Operators</h2>']
     codes = model.operator_codes
     for subgraph in model.subgraphs:
         ops = subgraph.operators
@@ -291,7 +306,8 @@ def _operator_table(model: Model, counts: dict[tuple[int, int], int],
             if quantity is not None and len(quantity.multiplier):
                 multiplier = _num(float(np.nanmax(quantity.multiplier)))
             found = counts.get((subgraph.index, op.index), 0)
-            out.append(f'<tr id="op{subgraph.index}-{op.index}"><td>{op.index}</td>'
+            out.append(f'<tr id="{anchors.id("op")}{subgraph.index}-{op.index}">'
+                       f"<td>{op.index}</td>"
                        f"<td>{_h(name)}</td><td>{links(op.inputs)}</td>"
                        f"<td>{links(op.outputs)}</td><td>{multiplier}</td>"
                        f"<td>{found or ''}</td></tr>")
@@ -375,12 +391,12 @@ def _finding_list(found: Sequence[Finding]) -> str:
 
 
 def _weight_section(entry: WeightStats, number: int, findings: Sequence[Finding],
-                    plotter: Plotter, bins: int) -> str:
+                    plotter: Plotter, bins: int, anchors: _Anchors) -> str:
     """A weight tensor's folded (or, with findings, open) section with its channel plot."""
     found = _severity_order(findings)
     badge = _badge(found[0].severity) if found else ""
     count = f" &middot; {len(found)} finding(s)" if found else ""
-    return (f'<details class="weight" id="w{entry.subgraph}-{entry.tensor}"'
+    return (f'<details class="weight" id="{anchors.id("w")}{entry.subgraph}-{entry.tensor}"'
             f"{' open' if found else ''}><summary>{badge}<b>#{number} t{entry.tensor} "
             f"{_h(entry.name)}</b> <span class=dim>{_type_name(entry.type)}"
             f"{_shape(entry.shape)} &middot; {_h(_facts(entry))}{count}</span></summary>"
@@ -389,7 +405,8 @@ def _weight_section(entry: WeightStats, number: int, findings: Sequence[Finding]
 
 
 def _wide_table(wide: Sequence[WeightStats],
-                tensor_findings: dict[tuple[int, int], list[Finding]]) -> str:
+                tensor_findings: dict[tuple[int, int], list[Finding]], anchors: _Anchors
+                ) -> str:
     """Quantized int32/int64 constants (biases): how close their values come to the type's
     limit, and their findings; no plot (their levels say nothing about precision)."""
     if not wide:
@@ -403,7 +420,8 @@ def _wide_table(wide: Sequence[WeightStats],
         left = math.log2(entry.type_max / largest) if largest else \
             float(entry.type_max.bit_length())
         found = _severity_order(tensor_findings.get((entry.subgraph, entry.tensor), []))
-        out.append(f'<tr id="w{entry.subgraph}-{entry.tensor}"><td>t{entry.tensor}</td>'
+        out.append(f'<tr id="{anchors.id("w")}{entry.subgraph}-{entry.tensor}">'
+                   f"<td>t{entry.tensor}</td>"
                    f"<td>{_h(entry.name)}</td><td>{_type_name(entry.type)}"
                    f"{_shape(entry.shape)}</td><td>{entry.channels:,}</td><td>{largest:,}</td>"
                    f"<td>{left:.1f}</td><td>{_finding_list(found)}</td></tr>")
@@ -419,9 +437,70 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
     example what ``tflparse inspect`` prints. Raises :class:`PlotsUnavailable` (an
     ImportError that says how to install the ``report`` extra) without matplotlib.
     """
-    plotter = plotter or Plotter()
+    head, body = _model_report(model, analysis, summary, plotter or Plotter(), progress, "")
+    return "".join([
+        _PAGE_HEAD.format(title=_h(title), css=_CSS),
+        f"<header><h1>{_h(title)}</h1><p class=dim>{head} &middot; tflparse {__version__}"
+        f"</p>{_nav('')}</header>", body, _READING, _SCRIPT, "</body></html>\n"])
+
+
+class BundlePage:
+    """One page for every model of a bundle: a table of the members, then each model's
+    report (the sections :func:`render` writes for one model, their ids prefixed ``mN-``).
+
+    Add the members in order (:meth:`add`, :meth:`add_error`; each model is rendered when
+    added, so it may be closed afterwards), then take the page from :meth:`html`.
+    """
+
+    def __init__(self, title: str, plotter: Plotter | None = None) -> None:
+        self.title = title
+        self.plotter = plotter or Plotter()
+        self._rows: list[str] = []
+        self._bodies: list[str] = []
+
+    def add(self, name: str, model: Model, analysis: Analysis, summary: str | None = None,
+            progress: Progress | None = None) -> None:
+        """The report of the member ``name``."""
+        prefix = f"m{len(self._rows)}-"
+        head, body = _model_report(model, analysis, summary, self.plotter, progress, prefix)
+        errors = sum(f.severity == "error" for f in analysis.findings)
+        self._rows.append(f'<tr><td><a href="#{prefix}model">{_h(name)}</a></td>'
+                          f"<td>{len(analysis.findings)}{f' ({errors} error)' if errors else ''}"
+                          f"</td><td>{len(analysis.stats)}</td><td></td></tr>")
+        self._bodies.append(f'<h1 class=member id="{prefix}model">{_h(name)}</h1>'
+                            f"<p class=dim>{head}</p>{_nav(prefix)}{body}")
+
+    def add_error(self, name: str, error: Exception) -> None:
+        """A member that could not be read: a row saying why, no section."""
+        self._rows.append(f"<tr><td>{_h(name)}</td><td></td><td></td>"
+                          f"<td>unreadable: {_h(str(error).strip())}</td></tr>")
+
+    def html(self) -> str:
+        """The page."""
+        return "".join([
+            _PAGE_HEAD.format(title=_h(self.title), css=_CSS),
+            f"<header><h1>{_h(self.title)}</h1><p class=dim>bundle of {len(self._rows)} "
+            f"model(s) &middot; tflparse {__version__}</p></header>",
+            '<section id="members"><h2>Models in the bundle</h2><table><thead><tr>'
+            "<th>member</th><th>findings</th><th>quantized constants</th><th></th></tr>"
+            f"</thead><tbody>{''.join(self._rows)}</tbody></table></section>",
+            *self._bodies, _READING, _SCRIPT, "</body></html>\n"])
+
+
+def _nav(prefix: str) -> str:
+    """Links to one model's sections."""
+    links = (("summary", "summary"), ("io", "inputs/outputs"), ("findings", "findings"),
+             ("scales", "scales"), ("weights", "weights"), ("operators", "operators"),
+             ("tensors", "tensors"))
+    return "<nav>" + " ".join(f'<a href="#{prefix}{key}">{text}</a>' for key, text in links) + \
+        ' <a href="#reading">how to read</a></nav>'
+
+
+def _model_report(model: Model, analysis: Analysis, summary: str | None, plotter: Plotter,
+                  progress: Progress | None, prefix: str) -> tuple[str, str]:
+    """(the one-line facts, the sections) of one model's report, ids prefixed ``prefix``."""
     stats = _layer_order(model, analysis.stats)
-    anchors = _Anchors({(s.subgraph, s.tensor) for s in stats})
+    anchors = _Anchors({(s.subgraph, s.tensor) for s in stats}, prefix)
     quantities = {(q.subgraph, q.operator): q for q in analysis.quantities}
     tensor_findings: dict[tuple[int, int], list[Finding]] = defaultdict(list)
     op_counts: dict[tuple[int, int], int] = defaultdict(int)
@@ -461,7 +540,7 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
     for done, entry in enumerate(ordered, 2):
         key = (entry.subgraph, entry.tensor)
         sections.append(_weight_section(entry, layer[key], tensor_findings.get(key, []),
-                                        plotter, bins))
+                                        plotter, bins, anchors))
         if progress is not None:
             progress("plotting", done, steps)
 
@@ -470,13 +549,7 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
             f"{len(weights)} quantized weight(s) &middot; {len(analysis.findings)} finding(s)"
             f"{f' ({errors} error)' if errors else ''}")
     parts = [
-        _PAGE_HEAD.format(title=_h(title), css=_CSS),
-        f"<header><h1>{_h(title)}</h1><p class=dim>{head} &middot; tflparse {__version__}"
-        "</p><nav><a href=\"#summary\">summary</a> <a href=\"#io\">inputs/outputs</a> "
-        "<a href=\"#findings\">findings</a> <a href=\"#scales\">scales</a> "
-        "<a href=\"#weights\">weights</a> <a href=\"#operators\">operators</a> "
-        "<a href=\"#tensors\">tensors</a> <a href=\"#reading\">how to read</a></nav></header>",
-        '<section id="summary"><h2>Summary</h2>',
+        f'<section id="{anchors.id("summary")}"><h2>Summary</h2>',
         # folded: long for big models, and the sections below say the same things in detail
         f"<details><summary>what <code>tflparse inspect</code> says "
         f"({summary.count(chr(10))} lines)</summary><pre>{_pre(summary)}</pre></details>"
@@ -484,23 +557,20 @@ def render(model: Model, analysis: Analysis, *, title: str, summary: str | None 
         "</section>",
         _io_section(model, anchors),
         _findings_section(analysis.findings, anchors),
-        '<section id="scales"><h2>Weight scales across the model</h2>',
+        f'<section id="{anchors.id("scales")}"><h2>Weight scales across the model</h2>',
         f"<div class=plot>{scale_plot}</div>" if scale_plot else
         "<p>No quantized weights.</p>",
         "</section>",
-        f'<section id="weights"><h2>Quantized weights ({len(weights)})</h2>',
+        f'<section id="{anchors.id("weights")}"><h2>Quantized weights ({len(weights)})</h2>',
         "<p class=note>Those with findings come first and are open; the rest are folded, in "
         "layer order (the # of the scale plot).</p>" if weights else "<p>None.</p>",
         "".join(sections),
-        _wide_table(wide, tensor_findings),
+        _wide_table(wide, tensor_findings, anchors),
         "</section>",
         _operator_table(model, op_counts, quantities, anchors),
         _tensor_table(model, counts, anchors, progress),
-        _READING,
-        _SCRIPT,
-        "</body></html>\n",
     ]
-    return "".join(parts)
+    return head, "".join(parts)
 
 
 def default_output(model_path: str | os.PathLike[str]) -> str:
@@ -537,7 +607,8 @@ _CSS = (
     "table.wide ul{margin:0;padding:0;list-style:none}"
     ".plot svg{width:100%;max-width:900px;height:auto;display:block}"
     ".plot svg text{font-family:system-ui,'DejaVu Sans',Arial,sans-serif}"
-    "tr:target,details:target{outline:2px solid #f1c40f}")
+    "tr:target,details:target{outline:2px solid #f1c40f}"
+    "h1.member{border-top:3px solid #ccc;padding-top:14px;margin-top:40px}")
 
 _READING = (
     '<section id="reading"><h2>How to read the plots</h2><ul>'

@@ -37,7 +37,7 @@ from . import _metadata  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
-           "FileReport", "audit_model", "audit_path", "audit_file", "audit_item"]
+           "FileReport", "audit_model", "run_rules", "audit_path", "audit_file", "audit_item"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,7 +55,13 @@ def audit_model(model: Model, rules: list[str] | None = None, *, weights: bool =
     ``weights=False`` skips the pass over the constants' values (the weight rules then see
     scales and types only); ``progress(done, total)`` reports that pass in bytes.
     """
-    ctx = Context(model, weights, progress)
+    return run_rules(Context(model, weights, progress), rules)
+
+
+def run_rules(ctx: Context, rules: list[str] | None = None) -> list[Finding]:
+    """Run the rules (all, or those named) with a :class:`Context` the caller keeps, so what
+    the rules computed (``ctx.weight_stats``, ``ctx.operator_quantities``) is reused, not
+    computed again; never raises for a malformed model."""
     findings: list[Finding] = []
     for rule_id, entry in RULES.items():
         if rules is not None and rule_id not in rules:

@@ -1,7 +1,10 @@
 """``tflparse report MODEL``: one self-contained HTML page (and a Model Explorer overlay).
 
 The page (``-o``, default ``MODEL_STEM.report.html``) is built by :mod:`tflparse.report`; its
-summary is what ``tflparse inspect MODEL`` prints. ``--model-explorer FILE.json`` also writes
+summary is what ``tflparse inspect MODEL`` prints. ``BUNDLE!/MEMBER`` reports that member
+(default ``MEMBER_STEM.report.html``); a whole bundle gives one page with every model in it
+(default ``BUNDLE_STEM.report.html``; a member that cannot be read is listed with why, and
+the exit status is then 2). ``--model-explorer FILE.json`` also writes
 the findings and per-node statistics as Model Explorer node data (:mod:`tflparse.explorer`);
 ``tflparse audit MODEL --model-explorer FILE.json`` writes the same files without the page.
 Without matplotlib (the ``report`` extra) the command says in one line how to install it.
@@ -18,14 +21,24 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from .._loading import load
-from ..audit import Finding
+from .._errors import InvalidModelError
+from .._plots import Plotter
+from .._sources import open_member
+from ..audit import Context, Finding
+from ..bundle import SEPARATOR, Bundle
 from ..explorer import node_data, write_overlays
 from ..model import Model
-from ..report import Analysis, PlotsUnavailable, analyse, default_output, render
-from ..weights import model_weight_stats, operator_quantities
+from ..report import (
+    Analysis,
+    BundlePage,
+    PlotsUnavailable,
+    analyse,
+    default_output,
+    measured,
+    render,
+)
 from . import inspect
-from ._text import escape
+from ._text import UsageError, escape
 
 __all__ = ["add_parser", "run", "write_model_explorer", "Progress"]
 
@@ -58,9 +71,7 @@ def write_model_explorer(target: str, model: Model, model_path: str, findings: S
                          analysis: Analysis | None = None) -> list[str]:
     """Write the overlay files for ``model`` and say on stderr how to view them."""
     if analysis is None:
-        stats = model_weight_stats(model, skip_invalid=True)
-        quantities = operator_quantities(model, {(s.subgraph, s.tensor): s for s in stats})
-        analysis = Analysis(list(findings), stats, quantities)
+        analysis = measured(Context(model), list(findings))
     paths = write_overlays(target, node_data(model, findings, analysis.stats,
                                              analysis.quantities))
     sys.stderr.write(f"wrote {len(paths)} Model Explorer overlay file(s); view them with:\n"
@@ -76,32 +87,66 @@ def _summary(path: str) -> str:
     return text.getvalue()
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    model = load(args.model)
-    try:
-        from .._plots import Plotter
+def _title(name: str) -> str:
+    """The file name, with the members after it: ``b.task!/m.tflite`` for ``x/b.task!/...``."""
+    path, separator, members = name.partition(SEPARATOR)
+    return f"{os.path.basename(path)}{separator}{members}"
 
-        plotter = Plotter()
-    except PlotsUnavailable as error:
-        sys.stderr.write(f"tflparse: error: {error}\n")
-        return 2
-    progress = Progress(sys.stderr)
-    try:
-        analysis = analyse(model, progress)
-        page = render(model, analysis, title=os.path.basename(args.model),
-                      summary=_summary(args.model), plotter=plotter, progress=progress)
-    finally:
-        progress.clear()
-    target = args.output or default_output(args.model)
-    with open(target, "w", encoding="utf-8") as handle:
-        handle.write(page)
-    out.write(f"wrote {escape(target)} ({len(page.encode('utf-8')):,} bytes, "
-              f"{len(analysis.findings)} finding(s), {len(analysis.stats)} quantized "
-              "constant(s))\n")
-    if args.model_explorer:
-        write_model_explorer(args.model_explorer, model, args.model, analysis.findings,
-                             analysis)
-    return 0
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    name, found = open_member(args.model)
+    with found:
+        if isinstance(found, Bundle) and args.model_explorer:
+            raise UsageError("--model-explorer needs one model: name a member of the bundle "
+                             f"as {escape(name)}{SEPARATOR}MEMBER")
+        try:
+            plotter = Plotter()
+        except PlotsUnavailable as error:
+            sys.stderr.write(f"tflparse: error: {error}\n")
+            return 2
+        progress = Progress(sys.stderr)
+        analysis: Analysis | None = None
+        try:
+            if isinstance(found, Bundle):
+                page, status, facts = _bundle_page(name, found, plotter, progress)
+            else:
+                analysis = analyse(found, progress)
+                page = render(found, analysis, title=_title(name), summary=_summary(name),
+                              plotter=plotter, progress=progress)
+                status, facts = 0, (f"{len(analysis.findings)} finding(s), "
+                                    f"{len(analysis.stats)} quantized constant(s)")
+        finally:
+            progress.clear()
+        target = args.output or default_output(name.rsplit(SEPARATOR, 1)[-1])
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(page)
+        out.write(f"wrote {escape(target)} ({len(page.encode('utf-8')):,} bytes, {facts})\n")
+        if args.model_explorer and isinstance(found, Model) and analysis is not None:
+            write_model_explorer(args.model_explorer, found, name, analysis.findings,
+                                 analysis)
+    return status
+
+
+def _bundle_page(name: str, bundle: Bundle, plotter: Plotter, progress: Progress
+                 ) -> tuple[str, int, str]:
+    """The page of every model in ``bundle``, the exit status and what the page holds."""
+    page = BundlePage(_title(name), plotter)
+    models = unreadable = 0
+    for member, model in bundle.models():
+        if isinstance(model, InvalidModelError):
+            unreadable += 1
+            sys.stderr.write(f"tflparse: error: {escape(str(model).strip())}\n")
+            page.add_error(member, model)
+            continue
+        models += 1
+
+        def step(stage: str, done: int, total: int, member: str = member) -> None:
+            progress(f"{escape(member)[-40:]}: {stage}", done, total)
+        analysis = analyse(model, step)
+        page.add(member, model, analysis, _summary(member), step)
+    if not models and not unreadable:
+        raise InvalidModelError(f"{name}: the bundle holds no model")
+    return page.html(), 2 if unreadable else 0, f"{models} model(s), {unreadable} unreadable"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -112,7 +157,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                     "and levels-used plots of every quantized constant, the weight scales "
                     "across the model and the tensor table. Needs matplotlib "
                     "(pip install 'tflparse[report]').")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, a bundle (.task: one page with every model in "
+                             "it) or BUNDLE!/MEMBER")
     parser.add_argument("-o", "--output", metavar="FILE.html",
                         help="where to write the page (default MODEL_STEM.report.html)")
     add_model_explorer_option(parser)
