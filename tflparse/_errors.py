@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidModelError", "NOT_RUN"]
+import os
+
+__all__ = ["InvalidModelError", "NOT_RUN", "describe"]
 
 #: why calls that need a runtime refuse, and why non-constant tensors have no values
 NOT_RUN = "tflparse does not run models"
@@ -37,3 +39,20 @@ class InvalidModelError(ValueError):
     def at(cls, location: str, reason: str, offset: int | None = None) -> InvalidModelError:
         """The error for a malformed ``location``; its message is ``"{location}: {reason}"``."""
         return cls(f"{location}: {reason}", location=location, offset=offset, reason=reason)
+
+    @classmethod
+    def whole(cls, name: str, reason: str) -> InvalidModelError:
+        """The error for a whole file or bundle member ``name`` that cannot be used: its
+        message is ``"{name}: {reason}"``, its location ``"model"``."""
+        return cls(f"{name}: {reason}", location="model", reason=reason)
+
+
+def describe(error: Exception, path: str) -> str:
+    """Why ``path`` (a file or ``BUNDLE!/member``) could not be read, without repeating
+    ``path``: every command prints ``{path}: {describe(error, path)}``."""
+    if isinstance(error, OSError) and error.strerror:
+        named = error.filename is not None and os.fspath(error.filename) != path
+        return f"{error.strerror}: {os.fsdecode(error.filename)}" if named else error.strerror
+    if isinstance(error, InvalidModelError) and error.location == "model" and error.reason:
+        return error.reason  # the whole file is at fault: the caller names it already
+    return str(error).strip()

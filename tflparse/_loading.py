@@ -62,8 +62,7 @@ def _onnx_like(head: bytes) -> bool:
 
 def _not_tflite(path: str | None, what: str) -> InvalidModelError:
     """The error for a whole file that is not a TFLite model (its message starts with the path)."""
-    reason = f"not a TFLite model: {what}"
-    return InvalidModelError(f"{path or 'model'}: {reason}", location="model", reason=reason)
+    return InvalidModelError.whole(path or "model", f"not a TFLite model: {what}")
 
 
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,

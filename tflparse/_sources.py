@@ -11,6 +11,7 @@ from here, so they accept and name the same things.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,7 +48,8 @@ def files(paths: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS
         elif os.path.lexists(path) or _member_of_a_file(path):
             yield path
         else:
-            yield path, FileNotFoundError(2, "No such file or directory", path)
+            missing = path.split(SEPARATOR, 1)[0]  # the file, not a member, is missing
+            yield path, FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), missing)
 
 
 def _member_of_a_file(path: str) -> bool:
@@ -94,11 +96,11 @@ def open_member(spec: str) -> tuple[str, Model | Bundle]:
     try:
         for member in members:
             if not isinstance(opened, Bundle):
-                raise InvalidModelError(f"{name}: a TFLite model, not a bundle: it has no "
-                                        f"member {member!r}")
+                raise InvalidModelError.whole(spec, f"{name} is a TFLite model, not a "
+                                                    f"bundle: it has no member {member!r}")
             if member not in opened:
-                raise InvalidModelError(f"{name}: no member {member!r} (it has "
-                                        f"{', '.join(map(repr, opened.names)) or 'none'})")
+                raise InvalidModelError.whole(spec, f"{name} has no member {member!r} (it has "
+                                              f"{', '.join(map(repr, opened.names)) or 'none'})")
             opened = opened.open(member)
             name = f"{name}{SEPARATOR}{member}"
     except InvalidModelError:

@@ -52,7 +52,7 @@ Member = Union[Model, "Bundle"]
 
 def _whole(name: str, reason: str) -> InvalidModelError:
     """The error for a whole file or member (``name``) that cannot be used."""
-    return InvalidModelError(f"{name}: {reason}", location="model", reason=reason)
+    return InvalidModelError.whole(name, reason)
 
 
 class _Budget:

@@ -470,10 +470,10 @@ class BundlePage:
         self._bodies.append(f'<h1 class=member id="{prefix}model">{_h(name)}</h1>'
                             f"<p class=dim>{head}</p>{_nav(prefix)}{body}")
 
-    def add_error(self, name: str, error: Exception) -> None:
+    def add_error(self, name: str, why: str) -> None:
         """A member that could not be read: a row saying why, no section."""
         self._rows.append(f"<tr><td>{_h(name)}</td><td></td><td></td>"
-                          f"<td>unreadable: {_h(str(error).strip())}</td></tr>")
+                          f"<td>unreadable: {_h(why)}</td></tr>")
 
     def html(self) -> str:
         """The page."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, NamedTuple
 
-from .._errors import InvalidModelError
+from .._errors import InvalidModelError, describe
 from .._loading import load
 from .._sources import expand_file
 from ..model import Model
@@ -113,7 +113,7 @@ def audit_item(name: str, found: Model | InvalidModelError | OSError,
     if isinstance(found, Model):
         return FileReport(name, audit_model(found, rules, weights=weights, progress=progress),
                           None)
-    return FileReport(name, [], _describe(found, name))
+    return FileReport(name, [], describe(found, name))
 
 
 def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None, *,
@@ -122,14 +122,4 @@ def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None, *,
     ``bundle.task!/member.tflite``); never raises for unreadable input."""
     return [audit_item(name, found, rules, weights=weights, progress=progress)
             for name, found in expand_file(os.fspath(path))]
-
-
-def _describe(error: Exception, path: str) -> str:
-    """Why ``path`` could not be read, without repeating the path the report names."""
-    if isinstance(error, OSError) and error.strerror:
-        named = error.filename is not None and os.fspath(error.filename) != path
-        return f"{error.strerror}: {error.filename}" if named else error.strerror
-    if isinstance(error, InvalidModelError) and error.location == "model":
-        return error.reason  # the whole file is at fault: the report names it already
-    return str(error)
 

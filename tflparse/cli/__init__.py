@@ -1,8 +1,10 @@
-"""The ``tflparse`` command line: ``inspect``, ``details`` and ``audit``.
+"""The ``tflparse`` command line: ``inspect``, ``details``, ``audit``, ``report``, ``weights``
+and ``metadata``.
 
 ``tflparse MODEL`` is ``tflparse inspect MODEL``. Exit status: 0 success, 1 audit findings at
 or above ``--fail-on``, 2 unreadable input, a model LiteRT refuses (``details``) or bad usage.
-Names read from a file are escaped before printing (:func:`escape`).
+Names read from a file are escaped before printing (:func:`escape`); a model that cannot be
+read is one line ``tflparse: error: PATH: why`` in every command (``_text.failure``).
 
 Each command is a module of this package with ``add_parser(subparsers)`` and
 ``run(args, out) -> int``; :data:`COMMANDS` lists them. A new command is a new module plus one
@@ -20,7 +22,7 @@ from typing import Protocol, TextIO
 from .. import __version__
 from .._errors import InvalidModelError
 from . import audit, details, inspect, metadata, report, weights
-from ._text import UsageError, dtype_name, ellipsize, escape, jsonable
+from ._text import UsageError, dtype_name, ellipsize, escape, failure, jsonable
 
 __all__ = ["main", "build_parser", "COMMANDS", "escape", "ellipsize", "jsonable", "dtype_name"]
 
@@ -81,14 +83,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvalidModelError, OSError) as error:
         if isinstance(error, BrokenPipeError):
             return _broken_pipe()
-        sys.stderr.write(f"tflparse: error: {_oneline(error)}\n")
+        sys.stderr.write(f"tflparse: error: {_oneline(error, getattr(args, 'model', None))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("tflparse: interrupted\n")
         return 130
 
 
-def _oneline(error: Exception) -> str:
+def _oneline(error: Exception, model: str | None) -> str:
+    """The error as one line; a model that cannot be read is named first (``failure``), as
+    ``audit`` names it."""
+    if model is not None and (isinstance(error, InvalidModelError) or (
+            isinstance(error, OSError) and error.filename is not None
+            and model.startswith(os.fsdecode(error.filename)))):
+        return failure(model, error)
     if isinstance(error, OSError) and error.strerror:
         where = f"{escape(os.fsdecode(error.filename))}: " if error.filename else ""
         return f"{where}{error.strerror}"

@@ -20,8 +20,10 @@ from typing import Any, TextIO
 
 import numpy as np
 
-__all__ = ["UsageError", "escape", "ellipsize", "write_table", "wrap", "terminal_width",
-           "dtype_name", "jsonable", "ELLIPSIS"]
+from .._errors import describe
+
+__all__ = ["UsageError", "NO_MODEL", "failure", "escape", "ellipsize", "write_table", "wrap",
+           "terminal_width", "dtype_name", "jsonable", "ELLIPSIS"]
 
 ELLIPSIS = "…"
 
@@ -119,3 +121,13 @@ def jsonable(value: Any) -> Any:
         return value.decode("utf-8", "backslashreplace")
     return value
 
+
+
+#: why a bundle gives nothing to work on
+NO_MODEL = "the bundle holds no model"
+
+
+def failure(name: str, error: Exception) -> str:
+    """The one line every command prints (after ``tflparse: error:``) for a file or bundle
+    member ``name`` that cannot be read: ``name: why``, escaped."""
+    return f"{escape(name)}: {escape(describe(error, name))}"

@@ -18,11 +18,12 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TextIO
 
-from .._loading import load
-from .._sources import DEFAULT_PATTERNS, files
+from .._errors import InvalidModelError
+from .._sources import DEFAULT_PATTERNS, files, open_member
 from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_file, audit_item
+from ..model import Model
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
-from .report import add_model_explorer_option, write_model_explorer
+from .report import add_model_explorer_option, refuse_bundle, write_model_explorer
 from .weights import progress_bar
 
 __all__ = ["add_parser", "run"]
@@ -88,6 +89,17 @@ def _write_report(out: TextIO, report: FileReport) -> None:
                   f"{escape(finding.message)}\n")
 
 
+def _one_model(path: str) -> None:
+    """Refuse a bundle for ``--model-explorer`` before anything is audited (what cannot be
+    read at all is left to the audit, which says why)."""
+    try:
+        name, opened = open_member(path)
+    except (InvalidModelError, OSError):
+        return
+    with opened:
+        refuse_bundle(name, opened)
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.list_rules:
         write_table(out, ("rule", "severity", "what it finds"),
@@ -97,7 +109,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if not args.paths:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
     if args.model_explorer and (len(args.paths) != 1 or os.path.isdir(args.paths[0])):
-        raise UsageError("--model-explorer needs exactly one model file")
+        raise UsageError("--model-explorer needs exactly one model file (or BUNDLE!/MEMBER)")
+    if args.model_explorer:
+        _one_model(args.paths[0])
     found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     total = sum(isinstance(item, str) for item in found)
@@ -141,8 +155,10 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if unreadable:
         return 2
     if args.model_explorer:
-        with load(args.paths[0]) as model:
-            write_model_explorer(args.model_explorer, model, args.paths[0], report.findings)
+        name, model = open_member(args.paths[0])
+        with model:
+            assert isinstance(model, Model)  # _one_model said so
+            write_model_explorer(args.model_explorer, model, name, report.findings)
     return 1 if failing else 0
 
 
@@ -154,7 +170,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                     "(.task) is audited, named BUNDLE!/MEMBER. Exit 2 if an input could not "
                     "be read or the paths hold no model, else 1 if a finding is at or above "
                     "--fail-on, else 0.")
-    parser.add_argument("paths", nargs="*", metavar="PATH")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="model files, bundles (.task), BUNDLE!/MEMBER, folders")
     parser.add_argument("--json", action="store_true",
                         help="JSON Lines: one {path, findings, error} record per model")
     parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",

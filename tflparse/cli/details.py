@@ -21,7 +21,7 @@ from .._errors import InvalidModelError
 from .._sources import open_member
 from ..interpreter import Interpreter
 from ..model import Model
-from ._text import escape, jsonable, terminal_width
+from ._text import NO_MODEL, escape, failure, jsonable, terminal_width
 
 __all__ = ["add_parser", "run", "details_object"]
 
@@ -67,7 +67,7 @@ def _details(name: str, found: Model | InvalidModelError | OSError) -> dict[str,
         text = escape(str(error).strip())
         refused = isinstance(found, Model)
         sys.stderr.write(f"tflparse: error: {escape(name)}: LiteRT refuses to load it: {text}\n"
-                         if refused else f"tflparse: error: {text}\n")
+                         if refused else f"tflparse: error: {failure(name, error)}\n")
         return None
     return details_object(interpreter)
 
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         if found is not None:
             every[member] = found
     if not every and not failed:
-        sys.stderr.write(f"tflparse: error: {escape(name)}: the bundle holds no model\n")
+        sys.stderr.write(f"tflparse: error: {escape(name)}: {NO_MODEL}\n")
     if every:
         _write(out, every, args)
     return 2 if failed or not every else 0

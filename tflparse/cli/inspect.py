@@ -11,6 +11,7 @@ A malformed part prints one line instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from typing import Callable, TextIO
@@ -25,12 +26,12 @@ from .._conversion_metadata import (
     ModelType,
 )
 from .._dtypes import type_name
-from .._errors import InvalidModelError
+from .._errors import InvalidModelError, describe
 from .._quant_kind import QuantKind
 from .._sources import open_member
 from ..bundle import SEPARATOR, Bundle
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
-from ._text import UsageError, escape, terminal_width, wrap, write_table
+from ._text import UsageError, escape, failure, terminal_width, wrap, write_table
 from .metadata import write_metadata_section
 
 __all__ = ["add_parser", "run", "conversion_metadata"]
@@ -306,8 +307,10 @@ def _model(out: TextIO, model: Model, name: str, args: argparse.Namespace, width
         guard(label, section)
 
 
-def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -> None:
-    """The members (nested ones too), then each model's summary."""
+def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -> bool:
+    """The members (nested ones too), then each model's summary; whether a member that
+    should be a model could not be read."""
+    failed = False
     members = list(bundle.walk())
     out.write(wrap(f"{'bundle:':<15}", escape(bundle.name), width, 15))
     out.write(f"members:       {len(members)}\n")
@@ -322,14 +325,17 @@ def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -
             _model(out, found, name, args, width, in_bundle=True)
         else:
             out.write(wrap(f"{'file:':<15}", escape(name), width, 15))
-            out.write(wrap("unreadable:    ", escape(str(found).strip()), width, 15))
+            out.write(wrap("unreadable:    ", escape(describe(found, name)), width, 15))
+            sys.stderr.write(f"tflparse: error: {failure(name, found)}\n")
+            failed = True
+    return failed
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     name, found = open_member(args.model)
     width = terminal_width()
     if isinstance(found, Bundle):
-        _bundle(out, found, args, width)
+        return 2 if _bundle(out, found, args, width) else 0
     else:
         _model(out, found, name, args, width, in_bundle=False)
     return 0

@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import TextIO
 
 from .._errors import InvalidModelError
 from .._feeding import Recipe, recipes
-from .._loading import load
 from .._metadata import (
     AudioProperties,
     BoundingBoxProperties,
@@ -25,8 +25,10 @@ from .._metadata import (
     ImageProperties,
     ModelMetadata,
 )
+from .._sources import open_member
+from ..bundle import SEPARATOR, Bundle
 from ..model import Model
-from ._text import escape, jsonable, terminal_width, wrap
+from ._text import UsageError, escape, failure, jsonable, terminal_width, wrap
 
 __all__ = ["add_parser", "run", "write_summary", "write_recipes", "write_metadata_section"]
 
@@ -190,30 +192,82 @@ def _extract(out: TextIO, view: ModelMetadata, folder: str) -> int:
     return status
 
 
+def _no_metadata(name: str) -> InvalidModelError:
+    return InvalidModelError.whole(name, "the model does not have metadata (no "
+                                   "TFLITE_METADATA entry)")
+
+
+def _as_json(view: ModelMetadata) -> dict[str, object]:
+    return {"metadata": view.to_dict(), "required_parser_version":
+            view.required_parser_version, "packed_files": list(view.packed_files)}
+
+
+def _dump(out: TextIO, found: object) -> None:
+    json.dump(jsonable(found), out, allow_nan=False, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
 def run(args: argparse.Namespace, out: TextIO) -> int:
-    model = load(args.model)
+    name, found = open_member(args.model)
+    with found:
+        if isinstance(found, Bundle):
+            return _bundle(out, name, found, args)
+        return _model(out, name, found, args)
+
+
+def _bundle(out: TextIO, name: str, bundle: Bundle, args: argparse.Namespace) -> int:
+    """Every model of a bundle: ``--json`` as ``{member: metadata or null}``, else each
+    member's summary; exit 2 if a member cannot be read."""
+    if args.displayer_json or args.extract is not None:
+        option = "--displayer-json" if args.displayer_json else "--extract"
+        raise UsageError(f"{option} needs one model: name a member of the bundle as "
+                         f"{escape(name)}{SEPARATOR}MEMBER")
+    every: dict[str, object] = {}
+    failed = False
+    width = terminal_width()
+    for member, model in bundle.models():
+        if isinstance(model, InvalidModelError):
+            failed = True
+            sys.stderr.write(f"tflparse: error: {failure(member, model)}\n")
+            continue
+        view = model.model_metadata
+        if args.json:
+            every[member] = None if view is None else _as_json(view)
+            continue
+        out.write(f"{'=' * min(width, 80)}\n")
+        if view is None:
+            out.write(wrap(f"{'file:':<{_LABEL}}", escape(member), width, _LABEL))
+            out.write(f"{'metadata:':<{_LABEL}}none (no TFLITE_METADATA entry)\n")
+        else:
+            _summary_and_recipes(out, member, model, view, width)
+    if args.json:
+        _dump(out, every)
+    return 2 if failed else 0
+
+
+def _model(out: TextIO, name: str, model: Model, args: argparse.Namespace) -> int:
     view = model.model_metadata
     if view is None:
-        raise InvalidModelError(f"{args.model}: the model does not have metadata "
-                                "(no TFLITE_METADATA entry)")
+        raise _no_metadata(name)
     if args.displayer_json:
         out.write(view.text())
         return 0
     if args.json:
-        found = {"metadata": view.to_dict(), "required_parser_version":
-                 view.required_parser_version, "packed_files": list(view.packed_files)}
-        json.dump(jsonable(found), out, allow_nan=False, ensure_ascii=False, indent=2)
-        out.write("\n")
+        _dump(out, _as_json(view))
         return 0
     if args.extract is not None:
         return _extract(out, view, args.extract)
-    width = terminal_width()
-    out.write(wrap(f"{'file:':<{_LABEL}}", escape(args.model), width, _LABEL))
+    _summary_and_recipes(out, name, model, view, terminal_width())
+    return 0
+
+
+def _summary_and_recipes(out: TextIO, name: str, model: Model, view: ModelMetadata,
+                         width: int) -> None:
+    out.write(wrap(f"{'file:':<{_LABEL}}", escape(name), width, _LABEL))
     write_summary(out, view, width)
     for si in range(len(model.subgraphs)):
         out.write(f"subgraph {si}:\n")
         write_recipes(out, model, si, width)
-    return 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -222,7 +276,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="A model's TFLite Model Metadata: a summary and, per input and output, "
                     "normalization, quantization and the combined formula, value range and "
                     "labels.")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, BUNDLE!/MEMBER, or a bundle (.task: every model "
+                             "in it; --json gives {member: metadata or null})")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="the metadata as strict JSON")
     group.add_argument("--displayer-json", action="store_true",

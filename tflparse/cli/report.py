@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
-from .._errors import InvalidModelError
+from .._errors import InvalidModelError, describe
 from .._plots import Plotter
 from .._sources import open_member
 from ..audit import Context, Finding
@@ -38,9 +38,9 @@ from ..report import (
     render,
 )
 from . import inspect
-from ._text import UsageError, escape
+from ._text import NO_MODEL, UsageError, escape, failure
 
-__all__ = ["add_parser", "run", "write_model_explorer", "Progress"]
+__all__ = ["add_parser", "run", "write_model_explorer", "refuse_bundle", "Progress"]
 
 
 class Progress:
@@ -87,6 +87,13 @@ def _summary(path: str) -> str:
     return text.getvalue()
 
 
+def refuse_bundle(name: str, found: Model | Bundle) -> None:
+    """``--model-explorer`` draws on one model's graph: a whole bundle is a usage error."""
+    if isinstance(found, Bundle):
+        raise UsageError("--model-explorer needs one model: name a member of the bundle as "
+                         f"{escape(name)}{SEPARATOR}MEMBER")
+
+
 def _title(name: str) -> str:
     """The file name, with the members after it: ``b.task!/m.tflite`` for ``x/b.task!/...``."""
     path, separator, members = name.partition(SEPARATOR)
@@ -96,9 +103,8 @@ def _title(name: str) -> str:
 def run(args: argparse.Namespace, out: TextIO) -> int:
     name, found = open_member(args.model)
     with found:
-        if isinstance(found, Bundle) and args.model_explorer:
-            raise UsageError("--model-explorer needs one model: name a member of the bundle "
-                             f"as {escape(name)}{SEPARATOR}MEMBER")
+        if args.model_explorer:
+            refuse_bundle(name, found)
         try:
             plotter = Plotter()
         except PlotsUnavailable as error:
@@ -135,8 +141,8 @@ def _bundle_page(name: str, bundle: Bundle, plotter: Plotter, progress: Progress
     for member, model in bundle.models():
         if isinstance(model, InvalidModelError):
             unreadable += 1
-            sys.stderr.write(f"tflparse: error: {escape(str(model).strip())}\n")
-            page.add_error(member, model)
+            sys.stderr.write(f"tflparse: error: {failure(member, model)}\n")
+            page.add_error(member, describe(model, member))
             continue
         models += 1
 
@@ -145,7 +151,7 @@ def _bundle_page(name: str, bundle: Bundle, plotter: Plotter, progress: Progress
         analysis = analyse(model, step)
         page.add(member, model, analysis, _summary(member), step)
     if not models and not unreadable:
-        raise InvalidModelError(f"{name}: the bundle holds no model")
+        raise InvalidModelError.whole(name, NO_MODEL)
     return page.html(), 2 if unreadable else 0, f"{models} model(s), {unreadable} unreadable"
 
 

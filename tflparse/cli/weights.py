@@ -13,13 +13,13 @@ import argparse
 import sys
 from typing import Callable, TextIO
 
-from .._errors import InvalidModelError
+from .._errors import InvalidModelError, describe
 from .._schema import TensorType
 from .._sources import open_member
 from ..bundle import Bundle
 from ..model import Model
 from ..weights import WeightStats, model_weight_stats
-from ._text import escape, terminal_width, wrap, write_table
+from ._text import escape, failure, terminal_width, wrap, write_table
 
 __all__ = ["add_parser", "run", "rows", "progress_bar"]
 
@@ -95,7 +95,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{escape(member)}:\n")
         if isinstance(model, InvalidModelError):
             failed = True
-            out.write(f"  unreadable: {escape(str(model).strip())}\n")
+            out.write(f"  unreadable: {escape(describe(model, member))}\n")
+            sys.stderr.write(f"tflparse: error: {failure(member, model)}\n")
         else:
             _table(out, member, model, args.all)
     return 2 if failed else 0
