@@ -112,3 +112,24 @@ def test_a_blank_page_is_seen_as_blank(tmp_path: Path) -> None:
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><body style='background:#fff'></body>", encoding="utf-8")
     assert is_blank(screenshot(blank, tmp_path / "blank.png"))
+
+
+def test_bundle_page_opens_and_links_into_its_second_model(tmp_path: Path) -> None:
+    """One page for a bundle: no script error, and a link into the second model's folded
+    section (ids prefixed ``m1-``) opens that section."""
+    pytest.importorskip("matplotlib")
+    from tflparse.report import BundlePage
+
+    page = BundlePage("b.task")
+    for n, name in enumerate(("report_demo.tflite", "mnist_int8.tflite")):
+        model = tflparse.load(FIXTURES / name)
+        page.add(f"b.task!/{n}.tflite", model, analyse(model), summary="x")
+    page.add_error("b.task!/bad.tflite", "root offset: past the end")
+    path = tmp_path / "b.report.html"
+    path.write_text(page.html(), encoding="utf-8")
+    folded = re.search(r'<details class="weight" id="(m1-w\d+-\d+)">', page.html())
+    assert folded is not None  # mnist has no findings: its sections are folded
+    dom, log = open_page(path, folded.group(1))
+    assert 'data-ready="1"' in dom and not _UNCAUGHT.search(log), log
+    assert re.search(rf'<details class="weight" id="{folded.group(1)}" open', dom)
+    assert not is_blank(screenshot(path, tmp_path / "shot.png"))
