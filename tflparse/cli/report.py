@@ -74,7 +74,9 @@ def write_model_explorer(target: str, model: Model, model_path: str, findings: S
         analysis = measured(Context(model), list(findings))
     paths = write_overlays(target, node_data(model, findings, analysis.stats,
                                              analysis.quantities))
-    sys.stderr.write(f"wrote {len(paths)} Model Explorer overlay file(s); view them with:\n"
+    member = SEPARATOR in model_path and not os.path.lexists(model_path)
+    sys.stderr.write(f"wrote {len(paths)} Model Explorer overlay file(s); view them with"
+                     f"{' (the member extracted to a file)' if member else ''}:\n"
                      f"  model-explorer {escape(model_path)} --node_data_paths "
                      f"{escape(','.join(paths))}\n")
     return paths
