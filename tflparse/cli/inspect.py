@@ -1,6 +1,7 @@
 """``tflparse inspect MODEL``: a summary of a model for a terminal.
 
-A bundle (``.task``) lists its members, nested bundles' too, then summarises each model in it;
+A bundle (``.task``) lists its members, nested bundles' too, then summarises each model in it
+(a model member that cannot be read gets an error line on stderr and exit status 2);
 ``BUNDLE!/MEMBER`` picks one member.
 
 Header and metadata (with the converter's ``CONVERSION_METADATA``), whether LiteRT loads it,
