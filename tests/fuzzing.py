@@ -7,7 +7,7 @@ offsets to tables, vectors and strings, vector lengths, tables' vtable offsets, 
 sizes and field entries).
 ``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
-the documented kind.
+the documented kind, and any difference between its bulk reads run in numpy and in Python.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
+from paths import differences
 
 import tflparse
 from tflparse import InvalidModelError
@@ -173,6 +174,12 @@ def exercise(data: bytes) -> list[str]:
     includes InvalidModelError and LiteRT's own ValueErrors) from the Interpreter facade.
     """
     problems: list[str] = []
+    try:
+        different = differences(data)  # numpy passes and Python passes agree
+    except Exception as error:
+        different = f"comparing the ways: {type(error).__name__}: {error}{_where(error)}"
+    if different is not None:
+        problems.append(different)
     try:
         model = tflparse.load(data)
         for value in traverse(model):

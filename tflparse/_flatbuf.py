@@ -40,6 +40,11 @@ _TYPE_NAMES = {
 }
 
 Bytes = Union[bytes, bytearray, memoryview]
+
+#: bulk reads of at most this many rows run in plain Python, larger ones in numpy, whose
+#: per-call cost (about a microsecond) is the whole cost of a small model. Both ways give
+#: identical results; tests set this to 0 or to a huge number to force one of them.
+SCALAR_ROWS = 24
 _SHIFT = {2: 1, 4: 2, 8: 3}  # log2 of an item size
 
 
