@@ -21,12 +21,12 @@ does not use this: ``load()`` stays lenient and reads what it can.
 from __future__ import annotations
 
 import struct
-from typing import Callable, List, Union
+from typing import Callable, Union
 
 import numpy as np
 
-from ._errors import InvalidModelError
 from . import _flatbuf
+from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer, distinct
 from ._schema import FILE_IDENTIFIER, LAYOUTS, UNION_MEMBERS
 
@@ -37,7 +37,7 @@ _MAX_DEPTH = 64
 _MAX_TABLES = 1_000_000
 
 Path = Callable[[int], str]
-Rows = Union[np.ndarray, List[int]]
+Rows = Union[np.ndarray, list[int]]
 
 _U16 = struct.Struct("<H").unpack_from
 _U32 = struct.Struct("<I").unpack_from
@@ -218,11 +218,11 @@ class _Walk:
 
     def _py_offsets(self, at: list[int], path: Path, name: str) -> list[int]:
         size, data = self.size, self.data
-        self._py_check([a % 4 != 0 or a < 0 or 4 >= size or a > size - 4 for a in at], path,
+        self._py_check([a % 4 != 0 or a < 0 or size <= 4 or a > size - 4 for a in at], path,
                        lambda i: f"{name} at {at[i]:#x} is misaligned or past the end")
         value = [_U32(data, a)[0] for a in at]
         target = [a + v for a, v in zip(at, value)]
-        self._py_check([v == 0 or v >= 1 << 31 or t < 0 or 1 >= size or t > size - 1
+        self._py_check([v == 0 or v >= 1 << 31 or t < 0 or size <= 1 or t > size - 1
                         for v, t in zip(value, target)], path,
                        lambda i: f"{name} at {at[i]:#x} points to {target[i]:#x}, "
                                  f"outside the file ({size} bytes)")
@@ -230,7 +230,7 @@ class _Walk:
 
     def _py_vectors(self, at: list[int], elem_size: int, path: Path) -> list[int]:
         size, data = self.size, self.data
-        self._py_check([a % 4 != 0 or a < 0 or 4 >= size or a > size - 4 for a in at], path,
+        self._py_check([a % 4 != 0 or a < 0 or size <= 4 or a > size - 4 for a in at], path,
                        lambda i: f"vector at {at[i]:#x} is misaligned or past the end")
         count = [_U32(data, a)[0] for a in at]
         limit = _MAX_BUFFER // elem_size
@@ -245,7 +245,7 @@ class _Walk:
         count = self._py_vectors(at, 1, path)
         size, data = self.size, self.data
         end = [a + 4 + n for a, n in zip(at, count)]
-        self._py_check([e < 0 or 1 >= size or e > size - 1 for e in end], path,
+        self._py_check([e < 0 or size <= 1 or e > size - 1 for e in end], path,
                        lambda i: f"string at {at[i]:#x} has no terminating NUL")
         self._py_check([data[e] != 0 for e in end], path,
                        lambda i: f"string at {at[i]:#x} is not NUL-terminated")
@@ -264,10 +264,10 @@ class _Walk:
 
     def _py_tables(self, name: str, pos: list[int], path: Path, depth: int) -> None:
         size, data = self.size, self.data
-        self._py_check([p % 4 != 0 or p < 0 or 4 >= size or p > size - 4 for p in pos], path,
+        self._py_check([p % 4 != 0 or p < 0 or size <= 4 or p > size - 4 for p in pos], path,
                        lambda i: f"{name} table at {pos[i]:#x} is misaligned or past the end")
         vt = [p - _I32(data, p)[0] for p in pos]
-        self._py_check([v % 2 != 0 or v < 0 or 2 >= size or v > size - 2 for v in vt], path,
+        self._py_check([v % 2 != 0 or v < 0 or size <= 2 or v > size - 2 for v in vt], path,
                        lambda i: f"{name} table's vtable at {vt[i]:#x} is misaligned or "
                                  "outside the file")
         sizes = {v: _U16(data, v)[0] for v in vt}  # tables share vtables
