@@ -291,8 +291,8 @@ class _Walk:
             if kind[1:].isdigit() and kind[0] == "s":
                 n = int(kind[1:])
                 self._py_check([a % n != 0 or a < 0 or n >= size or a > size - n for a in at],
-                               field_path, lambda i, at=at, n=n: f"{n}-byte field at {at[i]:#x} "
-                                                                 "is misaligned or past the end")
+                               field_path, _describe(at, f"{n}-byte field",
+                                                     "is misaligned or past the end"))
                 if is_tag:
                     for r, a in zip(present, at):
                         tags[r] = data[a]
@@ -356,7 +356,7 @@ def _field_path(path: Path, rows: Rows, field: str) -> Path:
     return field_path
 
 
-def _describe(at: np.ndarray, what: str, problem: str) -> Callable[[int], str]:
+def _describe(at: Rows, what: str, problem: str) -> Callable[[int], str]:
     def describe(i: int) -> str:
         return f"{what} at {int(at[i]):#x} {problem}"
     return describe
