@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Callable
 
+import numpy as np
+
 from tflparse import _flatbuf
 
 #: the thresholds that force each way (and the default, mixed one)
@@ -45,8 +47,6 @@ def each_way(call: Callable[[], Any]) -> dict[str, tuple[str, Any]]:
 
 def canonical(value: Any) -> Any:
     """``value`` with arrays as (dtype, shape, values) and types by name: comparable with ==."""
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         return ("array", value.dtype.str, value.shape, value.tobytes(), value.flags.writeable)
     if isinstance(value, dict):
@@ -76,6 +76,27 @@ def interpreter_snapshot(data: bytes) -> Any:
     return canonical(found)
 
 
+def view_snapshot(data: bytes) -> Any:
+    """What the model view reads of every tensor and buffer (or why it cannot), comparable."""
+    import tflparse
+
+    model = tflparse.load(data)
+
+    def tensor(t: Any) -> Any:
+        q = t.quantization
+        return (t.name_bytes, t.shape, t.shape_signature, int(t.type), t.buffer, t.is_variable,
+                t.has_rank, t.external_buffer, t.is_constant,
+                None if q is None else (q.scale, q.zero_point, q.quantized_dimension,
+                                        q.details_type))
+
+    found: list[Any] = [outcome(lambda: model.buffer_columns.data_sizes(
+        np.arange(model.buffer_columns.count)))]
+    for subgraph in model.subgraphs:
+        for i in range(len(subgraph.tensors)):
+            found.append(outcome(lambda i=i, s=subgraph: tensor(s.tensors[i])))
+    return canonical(found)
+
+
 def differences(data: bytes) -> str | None:
     """None when the verifier and the Interpreter say the same each way, else what differs."""
     from tflparse._flatbuf import FlatBuffer
@@ -85,6 +106,9 @@ def differences(data: bytes) -> str | None:
     verdicts = each_way(lambda: verify(fb))
     if not verdicts["numpy"] == verdicts["python"] == verdicts["mixed"]:
         return f"the verifier differs: {verdicts}"
+    views = each_way(lambda: view_snapshot(data))
+    if not views["numpy"] == views["python"] == views["mixed"]:
+        return "the model view differs between ways"
     snapshots = each_way(lambda: interpreter_snapshot(data))
     if not snapshots["numpy"] == snapshots["python"] == snapshots["mixed"]:
         ways = list(snapshots)
