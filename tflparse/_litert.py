@@ -18,9 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _kernels
+from . import _flatbuf, _kernels
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
+from ._operators import plain_operators
 from ._schema import (
     BUILTIN_OPERATOR_NAMES,
     BuiltinOperator,
@@ -264,12 +265,14 @@ def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
     return result
 
 
-def _scratch_tensors(model: Model, op: Operator, builtin: int | None, opcode_index: int) -> int:
-    """How many tensors the operator's kernel adds when it is initialised at construction."""
+def _scratch_tensors(model: Model, op: Operator | None, builtin: int | None,
+                     opcode_index: int) -> int:
+    """How many tensors the operator's kernel adds when it is initialised at construction
+    (``op`` None: what every operator of the code adds, LSTM's options aside)."""
     if builtin is None:
         custom = model.operator_codes[opcode_index].custom_code_bytes or b""
         return _kernels.CUSTOM_SCRATCH_TENSORS.get(custom.decode("utf-8", "replace"), 0)
-    if builtin == BuiltinOperator.LSTM:
+    if builtin == BuiltinOperator.LSTM and op is not None:
         options = op.builtin_options()
         if options is not None and options.integer(LSTMOptions.KERNEL_TYPE) == LSTMKernelType.BASIC:
             return _kernels.LSTM_BASIC_SCRATCH_TENSORS
@@ -413,7 +416,23 @@ class _Builder:
         """The operators that become nodes, and the tensor count after kernel Init()."""
         nodes: list[int] = []
         ok = True
-        for k, op in enumerate(self.model.subgraphs[subgraph_index].operators):
+        subgraph = self.model.subgraphs[subgraph_index]
+        operators = subgraph.operators
+        plain, adds = [False] * len(operators), []
+        if len(operators) > _flatbuf.SCALAR_ROWS and len(registrations):
+            # most operators just become nodes: found in bulk, the others go one by one
+            codes = np.array([-1 if b is None else b for b in registrations], np.int64)
+            scratch = np.array([_scratch_tensors(self.model, None, b, i)
+                                for i, b in enumerate(registrations)], np.int64)
+            columns = subgraph.operator_columns
+            plain = plain_operators(columns, codes, num_tensors).tolist()
+            adds = scratch[np.where(plain, columns.opcode_index, 0)].tolist()
+        for k in range(len(operators)):
+            if plain[k]:
+                nodes.append(k)
+                num_tensors += adds[k]
+                continue
+            op = operators[k]
             index = op.opcode_index
             if index >= len(registrations):
                 self.report(f"Missing registration for opcode_index {index}\n")

@@ -30,6 +30,7 @@ from . import _schema as S
 from ._dtypes import type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
+from ._operators import OperatorColumns
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from .data import check_allocation, check_array_shape, decode_strings, densify, unpack_int
 from .quant import dequantize, dequantize_blockwise
@@ -790,7 +791,7 @@ class Subgraph:
     """One subgraph: tensors, inputs, outputs and operators."""
 
     __slots__ = ("index", "_table", "_model", "_tensor_vector", "_columns", "tensors",
-                 "operators")
+                 "operators", "_operator_columns")
 
     def __init__(self, index: int, table: Table, model: Model) -> None:
         self.index = index
@@ -802,6 +803,7 @@ class Subgraph:
         self.tensors: Sequence[Tensor] = LazySequence(
             count, lambda i: Tensor(i, index, self.tensor_columns, model))
         self.operators: Sequence[Operator] = _tables(table.tables(S.SubGraph.OPERATORS), Operator)
+        self._operator_columns: OperatorColumns | None = None
 
     @property
     def tensor_columns(self) -> TensorColumns:
@@ -809,6 +811,14 @@ class Subgraph:
         if self._columns is None:
             self._columns = TensorColumns(self._model._fb, self._tensor_vector)
         return self._columns
+
+    @property
+    def operator_columns(self) -> OperatorColumns:
+        """All operators' fields in bulk (internal; read on first use)."""
+        if self._operator_columns is None:
+            self._operator_columns = OperatorColumns(
+                self._model._fb, self._table.tables(S.SubGraph.OPERATORS))
+        return self._operator_columns
 
     @property
     def has_tensors_field(self) -> bool:
