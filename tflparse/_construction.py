@@ -19,9 +19,9 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _flatbuf, _kernels
+from ._columns import OperatorColumns, TensorColumns
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
-from ._operators import plain_operators
 from ._schema import (
     BUILTIN_OPERATOR_NAMES,
     BuiltinOperator,
@@ -31,15 +31,7 @@ from ._schema import (
     TensorType,
 )
 from ._verify import verify
-from .model import (
-    Model,
-    MultiAxisQuantization,
-    Operator,
-    Quantization,
-    Subgraph,
-    Tensor,
-    TensorColumns,
-)
+from .model import Model, MultiAxisQuantization, Operator, Quantization, Subgraph, Tensor
 
 __all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
            "bytes_required", "UNSIZED_TYPES"]
@@ -277,6 +269,43 @@ def _scratch_tensors(model: Model, op: Operator | None, builtin: int | None,
         if options is not None and options.integer(LSTMOptions.KERNEL_TYPE) == LSTMKernelType.BASIC:
             return _kernels.LSTM_BASIC_SCRATCH_TENSORS
     return _kernels.SCRATCH_TENSORS.get(builtin, 0)
+
+
+def plain_operators(ops: OperatorColumns, builtins: np.ndarray, num_tensors: int
+                    ) -> np.ndarray:
+    """Operators that certainly become nodes without a message (a subset of those that do).
+
+    ``builtins``: per operator code, its builtin code (-1: custom). An operator is plain
+    when its code exists, it has no custom options if builtin, the options its kernel needs,
+    every input and output index in ``[-1, num_tensors)``, no tensor both input and output,
+    and its scratch count does not depend on its options (LSTM's does).
+    """
+    index = ops.opcode_index
+    plain: np.ndarray = (index < len(builtins)) & ~ops.rows.broken
+    builtin = np.full(ops.count, -2, np.int64)
+    builtin[plain] = builtins[index[plain]]
+    plain &= ~((builtin >= 0) & ops.has_custom_options)
+    plain &= builtin != BuiltinOperator.LSTM
+    for code, (union, options_type, _) in _kernels.NEEDS_OPTIONS.items():
+        needs = builtin == code
+        if np.count_nonzero(needs):
+            second = union == 2
+            stored = ops.options_2_type if second else ops.options_type
+            present = ops.has_options_2 if second else ops.has_options
+            plain &= ~(needs & ((stored != options_type) | ~present))
+    keys = []
+    for start, count in ((ops.input_start, ops.input_count),
+                         (ops.output_start, ops.output_count)):
+        count = np.maximum(count, 0)
+        values, _ = ops.fb.ragged(start, count, "i4")
+        values = values.astype(np.int64)
+        rows = np.repeat(np.arange(ops.count), count)
+        bad = (values < -1) | (values >= num_tensors)
+        plain[rows[bad]] = False
+        keys.append(rows * (num_tensors + 2) + values + 1)  # (operator, tensor) pairs
+    plain[np.repeat(np.arange(ops.count), np.maximum(ops.output_count, 0))[
+        np.isin(keys[1], keys[0])]] = False  # a tensor both input and output
+    return plain
 
 
 class _Builder:
