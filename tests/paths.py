@@ -60,11 +60,13 @@ def canonical(value: Any) -> Any:
     return (type(value).__name__, repr(value))
 
 
-def interpreter_snapshot(data: bytes) -> Any:
-    """Everything the Interpreter reports about ``data`` (or its refusal), comparable."""
+def interpreter_snapshot(data: bytes, interpreter: Any = None) -> Any:
+    """Everything the Interpreter reports about ``data`` (or its refusal), comparable; or
+    everything ``interpreter`` (built on ``data``) reports."""
     import tflparse
 
-    interpreter = tflparse.Interpreter(model_content=data)
+    if interpreter is None:
+        interpreter = tflparse.Interpreter(model_content=data)
     found: list[Any] = [interpreter.num_subgraphs()]
     for call in (interpreter.get_input_details, interpreter.get_output_details,
                  interpreter._get_ops_details):

@@ -93,8 +93,23 @@ class Interpreter:
                 f"Could not open '{os.fspath(source)!s}'.The model allocation is "
                 f"null/empty ({error.strerror or error})"
             ) from error
+        self._setup(model, construct(model))
+
+    @classmethod
+    def _constructed(cls, model: Model, state: Constructed,
+                     experimental_compress_quantization_zero_points: bool = False
+                     ) -> Interpreter:
+        """An interpreter over a model already loaded and constructed (``construct(model)``),
+        as ``Interpreter(model_path=...)`` of the same file would be, without doing either
+        again (the audit's rules share one)."""
+        interpreter = cls.__new__(cls)
+        interpreter._compress = bool(experimental_compress_quantization_zero_points)
+        interpreter._setup(model, state)
+        return interpreter
+
+    def _setup(self, model: Model, state: Constructed) -> None:
         self._model: Model = model
-        self._state: Constructed = construct(model)
+        self._state: Constructed = state
         self._sources: dict[int, DetailSource] = {}
         try:
             self._signatures = self._read_signatures()

@@ -21,6 +21,7 @@ from .._construction import Constructed, construct
 from .._dtypes import type_info
 from .._errors import InvalidModelError
 from .._schema import BuiltinOperator, QuantizationDetails, TensorType
+from ..interpreter import Interpreter
 from ..model import Model, Quantization, Tensor
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Hit", "Check", "Rule", "RULES", "rule",
@@ -213,6 +214,14 @@ class Context:
             return construct(self.model)
         except InvalidModelError as error:
             return error
+
+    @cached_property
+    def interpreter(self) -> Interpreter:
+        """The Interpreter over this model and its construction (which must have succeeded),
+        one for all the rules."""
+        construction = self.construction
+        assert not isinstance(construction, InvalidModelError)
+        return Interpreter._constructed(self.model, construction)
 
     @cached_property
     def integer_model(self) -> bool:
