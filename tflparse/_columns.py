@@ -106,7 +106,8 @@ class BufferColumns:
     ``data`` field and ``offset``; the data itself, its length prefix included, is not read.
     """
 
-    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at")
+    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at", "_holds",
+                 "_data_counts")
 
     def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
         if vector is None:
@@ -117,6 +118,8 @@ class BufferColumns:
         self.has_data = self._data_at != 0
         self.offset = rows.scalar(S.Buffer.OFFSET)
         self.size = rows.scalar(S.Buffer.SIZE)
+        self._holds: list[bool] | None = None
+        self._data_counts: np.ndarray | None = None
 
     def at(self, column: np.ndarray, buffers: np.ndarray) -> np.ndarray:
         """``column`` for many buffer indices; 0 for index 0 and for out-of-range ones."""
@@ -130,14 +133,21 @@ class BufferColumns:
         holds: np.ndarray = self.at(self.has_data, buffers) | (self.at(self.offset, buffers) > 1)
         return holds
 
+    def holds(self, buffer: int) -> bool:
+        """``holds_data`` of one buffer index."""
+        if self._holds is None:
+            self._holds = self.holds_data(np.arange(self.count)).tolist()
+        return 0 < buffer < self.count and self._holds[buffer]
+
     def data_sizes(self, buffers: np.ndarray) -> np.ndarray:
         """Byte sizes of the data of buffers that hold data (reads inline length prefixes)."""
         index = np.asarray(buffers, np.int64)
         inline = self.has_data[index]
         sizes = self.size[index].astype(np.int64)
         if inline.any():
-            starts, counts = self.rows.vectors(S.Buffer.DATA)
-            sizes[inline] = counts[index[inline]]
+            if self._data_counts is None:  # the length prefixes, read once
+                self._data_counts = self.rows.vectors(S.Buffer.DATA)[1]
+            sizes[inline] = self._data_counts[index[inline]]
         return sizes
 
 

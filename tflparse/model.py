@@ -415,8 +415,7 @@ class Tensor:
         True when ``buffer != 0`` and that buffer has a data vector (even an empty one) or
         an ``offset`` > 1.
         """
-        holds = self._model.buffer_columns.holds_data(np.array([self.buffer], np.int64))
-        return bool(holds[0])
+        return self._model.buffer_columns.holds(self.buffer)
 
     @property
     def data(self) -> memoryview | None:
