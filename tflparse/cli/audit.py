@@ -7,17 +7,19 @@ not be read, else 1 if a finding is at or above ``--fail-on``, else 0.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import fnmatch
-import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_path
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
+
+if TYPE_CHECKING:
+    from ..audit import FileReport, Finding
+
+# The audit package (its rules) and the process pool are imported when this command runs, so
+# the other commands do not load them.
 
 __all__ = ["add_parser", "run"]
 
@@ -35,6 +37,10 @@ def _jobs(text: str) -> int:
 
 def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | FileReport]:
     """Files to audit in a stable order, or ready-made reports for paths that fail."""
+    import fnmatch
+
+    from ..audit import FileReport
+
     for path in paths:
         if os.path.isdir(path):
             errors: list[OSError] = []
@@ -58,7 +64,11 @@ def _oserror(error: OSError) -> str:
 def _reports(items: list[str | FileReport], jobs: int) -> Iterator[FileReport]:
     """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``."""
     paths = [item for item in items if isinstance(item, str)]
+    from ..audit import audit_path
+
     if jobs > 1 and len(paths) > 1:
+        import concurrent.futures
+
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
             results = pool.map(audit_path, paths, chunksize=1)
             yield from _merge(items, results)
@@ -95,6 +105,8 @@ def _write_report(out: TextIO, report: FileReport) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..audit import RULES, SEVERITIES
+
     if args.list_rules:
         write_table(out, ("rule", "severity", "what it finds"),
                      [(r.id, r.severity, r.summary) for r in RULES.values()],
@@ -125,6 +137,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         with_findings += bool(report.findings)
         failing += any(SEVERITIES.index(f.severity) >= threshold for f in report.findings)
         if args.json:
+            import json
+
             out.write(json.dumps(jsonable(report.to_json()), allow_nan=False,
                                  ensure_ascii=False) + "\n")
         elif report.findings:
@@ -143,6 +157,24 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failing else 0
 
 
+#: what argparse would print for ``--fail-on``'s choices (it would import the audit package to
+#: list them; tests check this against ``SEVERITIES``)
+FAIL_ON_METAVAR = "{error,warning,info}"
+
+
+class _Severities:
+    """``--fail-on``'s choices, most severe first, read from the audit package only when
+    argparse checks a value."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
+
+    def __iter__(self) -> Iterator[str]:
+        from ..audit import SEVERITIES
+
+        return iter(SEVERITIES[::-1])
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
@@ -152,7 +184,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--json", action="store_true",
                         help="JSON Lines: one {path, findings, error} record per file")
-    parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
+    parser.add_argument("--fail-on", choices=_Severities(), default="error",
+                        metavar=FAIL_ON_METAVAR,
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                         help="audit N files in parallel (0: one per CPU; default 1)")

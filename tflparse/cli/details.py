@@ -8,10 +8,10 @@ that LiteRT would raise for is ``{"error": message}``. Exit 2 if LiteRT refuses 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Callable, TextIO
 
+from .._construction import construct
 from .._errors import InvalidModelError
 from .._loading import load
 from ..interpreter import Interpreter
@@ -49,9 +49,9 @@ def details_object(interpreter: Interpreter) -> dict[str, Any]:
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
     # a path that cannot be read, or is no model at all, fails as in the other commands
-    load(args.model).close()
-    try:
-        interpreter = Interpreter(model_path=args.model)
+    model = load(args.model)
+    try:  # what Interpreter(model_path=...) does, on the model already loaded
+        interpreter = Interpreter._constructed(model, construct(model))
     except InvalidModelError as error:
         text = str(error).strip()
         sys.stderr.write(f"tflparse: error: {escape(args.model)}: LiteRT refuses to load it: "
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 2
     found = details_object(interpreter)
     if args.json:
+        import json
+
         json.dump(found, out, allow_nan=False, ensure_ascii=False, indent=args.indent)
         out.write("\n")
         return 0
