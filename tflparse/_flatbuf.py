@@ -132,6 +132,13 @@ class FlatBuffer:
         first = np.cumsum(counts) - counts
         dtype = np.dtype(kind).newbyteorder("<")
         size = dtype.itemsize
+        if len(counts) <= SCALAR_ROWS:  # few rows: their bytes joined in Python
+            spans = [(start, start + count * size)
+                     for start, count in zip(starts.tolist(), counts.tolist())]
+            if all(end <= self.size for _, end in spans):
+                data = self.data
+                joined = bytearray(b"".join([data[start:end] for start, end in spans]))
+                return np.frombuffer(joined, dtype), first
         total = int(first[-1] + counts[-1]) if len(counts) else 0
         width = int(counts.max()) * size if len(counts) else 0
         if total and len(counts) * width <= 4 * total * size + 4096:
@@ -207,15 +214,15 @@ class FlatBuffer:
         """Many strings as C reads them: up to the first NUL, decoded as UTF-8.
 
         Absent strings (count -1) are None; one that is not UTF-8 is its decoding error.
-        FlatBuffers ends every string with a NUL, so when no string holds one of its own, all
-        are gathered with their terminators, decoded at once and split at the NULs.
+        FlatBuffers ends every string with a NUL, so when no string of many holds one of its
+        own, all are gathered with their terminators, decoded at once and split at the NULs.
         """
         found: list[str | UnicodeDecodeError | None] = [None] * len(counts)
         rows = (counts >= 0).nonzero()[0]
         if not len(rows):
             return found
         at, lengths = starts[rows], counts[rows] + 1
-        if int((at + lengths).max()) <= self.size:
+        if len(rows) > SCALAR_ROWS and int((at + lengths).max()) <= self.size:
             values, first = self.ragged(at, lengths, "u1")
             zeros = values == 0
             if int(zeros.sum()) == len(rows) and zeros[first + lengths - 1].all():
