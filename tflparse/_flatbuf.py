@@ -705,8 +705,15 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     quick when all are the same (tables of one type usually share one vtable)."""
     if len(values) and values.min() == values.max():
         return values[:1], np.zeros(len(values), np.intp)
-    found, which = np.unique(values, return_inverse=True)
-    return found, which.reshape(-1)
+    # np.unique(values, return_inverse=True), in fewer numpy calls
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.empty(len(values), bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    which = np.empty(len(values), np.intp)
+    which[order] = np.cumsum(starts) - 1
+    return ordered[starts], which
 
 
 def _describe(field: Vector) -> str:
