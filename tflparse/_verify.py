@@ -275,21 +275,21 @@ class _Walk:
         self._py_check([n % 2 != 0 or v < 0 or n >= size or v > size - n
                         for v, n in zip(vt, vt_size)], path,
                        lambda i: f"{name} table's vtable at {vt[i]:#x} claims {vt_size[i]} bytes")
-        fields = {v: [_U16(data, v + slot)[0] if n > slot else 0 for slot, _, _, _ in
-                      LAYOUTS[name]] for v, n in sizes.items()}
+        plan = _plan(name)
+        fields = {v: [_U16(data, v + step[0])[0] if n > step[0] else 0 for step in plan]
+                  for v, n in sizes.items()}
         offsets = [fields[v] for v in vt]
+        used = [any(column) for column in zip(*fields.values())]
         tags: list[int] = []
-        for column, (_, kind, target, field) in enumerate(LAYOUTS[name]):
-            is_tag = kind == "s1" and field.endswith("_type")  # a union's type tag, next
-            if is_tag:
+        for column, (_, kind, target, field, is_tag, n) in enumerate(plan):
+            if is_tag:  # a union's type tag: its value is the next field
                 tags = [0] * len(pos)
-            present = [r for r, row in enumerate(offsets) if row[column]]
-            if not present:  # no table of this type has the field
+            if not used[column]:  # no table of this type has the field
                 continue
+            present = [r for r, row in enumerate(offsets) if row[column]]
             at = [pos[r] + offsets[r][column] for r in present]
             field_path = _field_path(path, present, field)
-            if kind[1:].isdigit() and kind[0] == "s":
-                n = int(kind[1:])
+            if n:  # a scalar of n bytes
                 self._py_check([a % n != 0 or a < 0 or n >= size or a > size - n for a in at],
                                field_path, _describe(at, f"{n}-byte field",
                                                      "is misaligned or past the end"))
@@ -334,6 +334,21 @@ class _Walk:
                 rows = chosen[number]
                 self.tables(members[number - 1], [where[j] for j in rows],
                             _subset(path, rows), depth + 1)
+
+
+_PLANS: dict[str, list[tuple[int, str, str, str, bool, int]]] = {}
+
+
+def _plan(name: str) -> list[tuple[int, str, str, str, bool, int]]:
+    """``LAYOUTS[name]`` with, per field, whether it is a union's type tag and its size if
+    it is a scalar (else 0), worked out once."""
+    plan = _PLANS.get(name)
+    if plan is None:
+        plan = _PLANS[name] = [
+            (slot, kind, target, field, kind == "s1" and field.endswith("_type"),
+             int(kind[1:]) if kind[0] == "s" and kind[1:].isdigit() else 0)
+            for slot, kind, target, field in LAYOUTS[name]]
+    return plan
 
 
 def _as_list(rows: Rows) -> list[int]:
