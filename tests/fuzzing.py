@@ -8,22 +8,31 @@ sizes and field entries).
 ``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
 the documented kind, and any difference between its bulk reads run in numpy and in Python.
+``bundle_seeds`` wraps seed models in bundles (stored and aligned,
+deflated, nested, with a non-model member and an over-large deflated member);
+``exercise_bundle`` opens every member of a corrupted bundle within an inflate limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import struct
 import traceback
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from paths import differences
 
 import tflparse
 from tflparse import InvalidModelError
+from tflparse._zip import safe_relative_path
+from tflparse.bundle import Bundle, load_any
+from tflparse.weights import model_weight_stats, operator_quantities, tensor_stats
 
 INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000,
                0xFFFFFFFF, 0xFFFFFFFC, 0x10000, 0x40000000]
@@ -93,9 +102,9 @@ def mutations(draw: Any, seed: bytes) -> bytes:
 def generated_models() -> st.SearchStrategy[bytes] | None:
     """Models from both test generators, or None without the bindings ai-edge-litert ships."""
     try:
-        from model_strategies import models
-        from modelgen import models as rule_breaking_models
-    except ImportError:
+        from gen_broken_models import models as rule_breaking_models
+        from gen_valid_models import models
+    except (ImportError, pytest.skip.Exception):  # model_builder skips without the bindings
         return None
     return st.one_of(models(), rule_breaking_models().map(lambda case: case[0]))
 
@@ -157,6 +166,42 @@ def traverse(model: tflparse.Model) -> Iterator[Any]:
                     yield values
 
 
+def _weight_pass(data: bytes) -> list[str]:
+    """The weight statistics of every tensor and the operator quantities: InvalidModelError
+    is the only exception allowed (the pass reads in bounded chunks, so memory stays small)."""
+    problems = []
+    try:
+        model = tflparse.load(data)
+    except InvalidModelError:
+        return []
+    for subgraph in _readable(lambda: list(model.subgraphs)) or []:
+        for index in range(len(subgraph.tensors)):
+            try:
+                tensor_stats(subgraph.tensors[index])
+            except InvalidModelError:
+                pass
+            except Exception as error:
+                problems.append(f"tensor_stats({index}): {type(error).__name__}: {error}"
+                                f"{_where(error)}")
+    for name, call in (("model_weight_stats", lambda: model_weight_stats(model,
+                                                                         skip_invalid=True)),
+                       ("operator_quantities", lambda: operator_quantities(model))):
+        try:
+            call()
+        except InvalidModelError:
+            pass
+        except Exception as error:
+            problems.append(f"{name}: {type(error).__name__}: {error}{_where(error)}")
+    return problems
+
+
+def _readable(read: Any) -> Any:
+    try:
+        return read()
+    except InvalidModelError:
+        return None
+
+
 INTERPRETER_CALLS = ("num_subgraphs", "get_input_details", "get_output_details",
                      "get_signature_list", "_get_ops_details", "allocate_tensors")
 
@@ -189,6 +234,7 @@ def exercise(data: bytes) -> list[str]:
         pass
     except Exception as error:  # any other exception is a defect
         problems.append(f"model view: {type(error).__name__}: {error}{_where(error)}")
+    problems.extend(_weight_pass(data))
     try:
         interpreter = tflparse.Interpreter(model_content=data)
     except ValueError:
@@ -216,4 +262,62 @@ def exercise(data: bytes) -> list[str]:
             pass
         except Exception as error:
             problems.append(f"{name}{args}: {type(error).__name__}: {error}{_where(error)}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Bundles
+
+BUNDLE_LIMIT = 1 << 20  # what exercise_bundle lets members inflate to, in all
+
+
+def bundle_seeds(models: list[bytes]) -> list[bytes]:
+    """Bundles of the seed models: MediaPipe-like (stored, aligned), deflated, nested, with a
+    non-model member, and one member that inflates past ``BUNDLE_LIMIT`` (a small zip bomb)."""
+    from bundles import make_bundle
+
+    seeds = []
+    for model in models:
+        hand = make_bundle([("a.tflite", model), ("b.txt", b"labels\n" * 4)])
+        seeds += [hand,
+                  make_bundle([("a.tflite", model, zipfile.ZIP_DEFLATED)]),
+                  make_bundle([("inner.task", hand), ("c.tflite", model, zipfile.ZIP_DEFLATED)])]
+    seeds.append(make_bundle([("bomb.tflite", bytes(4) + b"TFL3" + bytes(2 * BUNDLE_LIMIT),
+                               zipfile.ZIP_DEFLATED)]))
+    return seeds
+
+
+def exercise_bundle(data: bytes) -> list[str]:
+    """Open ``data`` as a bundle and everything in it; the list of unexpected exceptions and
+    broken promises (a member larger than declared, inflation past the limit)."""
+    problems: list[str] = []
+    try:
+        found = load_any(data, inflate_limit=BUNDLE_LIMIT)
+        if not isinstance(found, Bundle):
+            return problems
+        for member in found.walk():
+            with contextlib.suppress(InvalidModelError):
+                safe_relative_path(member.name)
+            try:
+                raw = member.bundle.read(member) if member.kind != "error" else None
+            except InvalidModelError:
+                raw = None
+            if raw is not None and len(raw) != member.size:
+                problems.append(f"{member.display_name!r}: {len(raw)} bytes, declared "
+                                f"{member.size}")
+        for _, model in found.models():
+            if isinstance(model, tflparse.Model):
+                try:
+                    for value in traverse(model):
+                        for item in value if isinstance(value, tuple) else (value,):
+                            _touch(item)
+                except InvalidModelError:
+                    pass
+        if found._budget.left < 0:
+            problems.append(f"inflated {BUNDLE_LIMIT - found._budget.left} bytes, over the "
+                            f"limit of {BUNDLE_LIMIT}")
+    except InvalidModelError:
+        pass
+    except Exception as error:  # any other exception is a defect
+        problems.append(f"bundle: {type(error).__name__}: {error}{_where(error)}")
     return problems

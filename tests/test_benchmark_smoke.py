@@ -10,6 +10,7 @@ from conftest import ROOT
 
 pytest.importorskip("ai_edge_litert.interpreter")
 pytest.importorskip("tflite")
+pytestmark = [pytest.mark.litert, pytest.mark.slow]
 
 
 def test_benchmark_runs_at_tiny_sizes() -> None:
@@ -22,3 +23,4 @@ def test_benchmark_runs_at_tiny_sizes() -> None:
         assert column in header
     rows = [line for line in result.stdout.splitlines() if line.startswith("| per_axis_")]
     assert len(rows) == 2 and "nan" not in "".join(rows)
+    assert "weight pass / numpy min+max:" in result.stdout

@@ -150,6 +150,14 @@ class BufferColumns:
             sizes[inline] = self._data_counts[index[inline]]
         return sizes
 
+    def sizes_or_zero(self, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(whether each buffer index holds data, its byte size or 0), for any indices."""
+        holds = self.holds_data(buffers)
+        sizes = np.zeros(len(holds), np.int64)
+        if holds.any():
+            sizes[holds] = self.data_sizes(np.asarray(buffers)[holds])
+        return holds, sizes
+
 
 class OperatorColumns:
     """The fields of every operator that construction looks at, as columns."""

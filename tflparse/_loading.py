@@ -19,7 +19,7 @@ from ._flatbuf import FlatBuffer
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Source", "load"]
+__all__ = ["Source", "load", "map_file", "unmap"]
 
 #: what :func:`load` opens: a path or the bytes of a model
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
@@ -60,6 +60,12 @@ def _onnx_like(head: bytes) -> bool:
             and head[2] in _ONNX_NEXT_TAGS) or (head[:1] == b"\x08" and b"onnx" in head.lower())
 
 
+def _not_tflite(path: str | None, what: str) -> InvalidModelError:
+    """The error for a whole file that is not a TFLite model (its message starts with the path)."""
+    reason = f"not a TFLite model: {what}"
+    return InvalidModelError(f"{path or 'model'}: {reason}", location="model", reason=reason)
+
+
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
                  mapping: mmap.mmap | None) -> Model:
     from .model import Model  # the view this module opens; imported here, as it re-exports load
@@ -67,7 +73,7 @@ def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | N
     fb = FlatBuffer(data)  # type: ignore[arg-type]
     if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
         what = _look_alike(bytes(fb.data[:256]), fb.size)
-        raise InvalidModelError(f"{path or 'model'}: not a TFLite model: {what}")
+        raise _not_tflite(path, what)
     return Model(fb, path, mapping)
 
 
@@ -84,14 +90,34 @@ def load(source: Source) -> Model:
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
+    mapping = map_file(path, "a model file")
+    if mapping is None:
+        raise _not_tflite(path, "the file is empty")
+    return _from_buffer(mapping, path, mapping)
+
+
+def map_file(path: str, what: str) -> mmap.mmap | None:
+    """Map a regular file read-only, or None when it is empty (which cannot be mapped);
+    ``what`` it should be names it in the error for a folder ("is a directory, not a model
+    file")."""
     mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
     if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
+        raise IsADirectoryError(errno.EISDIR, f"is a directory, not {what}", path)
     if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
         raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
-            raise InvalidModelError(f"{path}: not a TFLite model: the file is empty")
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return _from_buffer(mapping, path, mapping)
+            return None
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def unmap(mapping: mmap.mmap | None) -> mmap.mmap | None:
+    """Close ``mapping`` unless views of it are still alive (the GC unmaps it once they are
+    gone); returns None, or the mapping when it stays open."""
+    if mapping is not None:
+        try:
+            mapping.close()
+        except BufferError:
+            return mapping
+    return None

@@ -52,7 +52,7 @@ def verify(fb: FlatBuffer, scalar_rows: int | None = None) -> None:
     """
     walk = _Walk(fb, _flatbuf.SCALAR_ROWS if scalar_rows is None else scalar_rows)
     if fb.size < 8 or bytes(fb.data[4:8]) != FILE_IDENTIFIER:
-        raise InvalidModelError("model: no TFL3 file identifier")
+        raise InvalidModelError.at("model", "no TFL3 file identifier", offset=4)
     root = walk.offsets([0], lambda i: "model", "root offset")
     walk.tables("Model", root, lambda i: "model", 1)
 
@@ -102,8 +102,8 @@ class _Walk:
             return
         self.count += len(pos)
         if depth > _MAX_DEPTH or self.count > _MAX_TABLES:
-            raise InvalidModelError(f"{path(0)}: more than {_MAX_TABLES:,} tables or "
-                                    f"{_MAX_DEPTH} levels")
+            raise InvalidModelError.at(path(0), f"more than {_MAX_TABLES:,} tables or "
+                                       f"{_MAX_DEPTH} levels")
         if self.small(pos):
             self._py_tables(name, _as_list(pos), path, depth)
         else:
@@ -115,7 +115,7 @@ class _Walk:
         """Raise for the first row where ``bad`` holds."""
         if np.count_nonzero(bad):
             row = int(bad.nonzero()[0][0])
-            raise InvalidModelError(f"{path(row)}: {what(row)}")
+            raise InvalidModelError.at(path(row), what(row))
 
     def inside(self, at: np.ndarray, length: np.ndarray | int) -> np.ndarray:
         """Where ``length`` bytes at ``at`` do not fit in the file (the verifier's Verify)."""
@@ -214,7 +214,7 @@ class _Walk:
     def _py_check(self, bad: list[bool], path: Path, what: Callable[[int], str]) -> None:
         if any(bad):
             row = bad.index(True)
-            raise InvalidModelError(f"{path(row)}: {what(row)}")
+            raise InvalidModelError.at(path(row), what(row))
 
     def _py_offsets(self, at: list[int], path: Path, name: str) -> list[int]:
         size, data = self.size, self.data

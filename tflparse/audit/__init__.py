@@ -20,10 +20,11 @@ TFLite 8-bit and 16x8 quantization specification).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .._errors import InvalidModelError
 from .._loading import load
+from .._sources import expand_file
 from ..model import Model
 from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 
@@ -31,26 +32,37 @@ from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 # rules). A new rule module is a new file in this package plus one import line here.
 # isort: off
 from . import _rules  # noqa: F401
+from . import _weights  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
-           "FileReport", "audit_model", "audit_path"]
+           "FileReport", "audit_model", "audit_path", "audit_file", "audit_item"]
 
 
 # --------------------------------------------------------------------------------------------
 # Running the rules
 
 
-def audit_model(model: Model, rules: list[str] | None = None) -> list[Finding]:
-    """Run the rules (all, or those named) on a model; never raises for a malformed model."""
-    ctx = Context(model)
+#: called with (bytes read, bytes in all) during the pass over the weights
+Progress = Callable[[int, int], None]
+
+
+def audit_model(model: Model, rules: list[str] | None = None, *, weights: bool = True,
+                progress: Progress | None = None) -> list[Finding]:
+    """Run the rules (all, or those named) on a model; never raises for a malformed model.
+
+    ``weights=False`` skips the pass over the constants' values (the weight rules then see
+    scales and types only); ``progress(done, total)`` reports that pass in bytes.
+    """
+    ctx = Context(model, weights, progress)
     findings: list[Finding] = []
     for rule_id, entry in RULES.items():
         if rules is not None and rule_id not in rules:
             continue
         try:
-            for location, message in entry.check(ctx):
-                findings.append(Finding(rule_id, entry.severity, location, message))
+            for hit in entry.check(ctx):
+                severity = hit[2] if len(hit) == 3 else entry.severity
+                findings.append(Finding(rule_id, severity, hit[0], hit[1]))
         except ValueError as error:  # InvalidModelError and the view's other ValueErrors
             findings.append(Finding(rule_id, "error", Location(),
                                     f"the rule could not finish: {error}. Hint: the model is "
@@ -70,17 +82,39 @@ class FileReport(NamedTuple):
                 "error": self.error}
 
 
-def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> FileReport:
-    """Audit one file; unreadable files give a report with ``error`` set, never an exception."""
+def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None, *,
+               weights: bool = True, progress: Progress | None = None) -> FileReport:
+    """Audit one model file; unreadable files give a report with ``error`` set, never an
+    exception. (:func:`audit_file` also takes bundles.) ``weights`` and ``progress`` are
+    passed to :func:`audit_model`."""
     name = os.fspath(path)
     try:
         model = load(name)
     except (InvalidModelError, OSError) as error:
-        return FileReport(name, [], _describe(error, name))
+        return audit_item(name, error)
     try:
-        return FileReport(name, audit_model(model, rules), None)
+        return audit_item(name, model, rules, weights=weights, progress=progress)
     finally:
         model.close()
+
+
+def audit_item(name: str, found: Model | InvalidModelError | OSError,
+               rules: list[str] | None = None, *, weights: bool = True,
+               progress: Progress | None = None) -> FileReport:
+    """The report on one :func:`tflparse._sources.expand` item: the model's findings, or the
+    error that kept it from being read."""
+    if isinstance(found, Model):
+        return FileReport(name, audit_model(found, rules, weights=weights, progress=progress),
+                          None)
+    return FileReport(name, [], _describe(found, name))
+
+
+def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None, *,
+               weights: bool = True, progress: Progress | None = None) -> list[FileReport]:
+    """Audit a model file, or every model in a bundle (one report each, named
+    ``bundle.task!/member.tflite``); never raises for unreadable input."""
+    return [audit_item(name, found, rules, weights=weights, progress=progress)
+            for name, found in expand_file(os.fspath(path))]
 
 
 def _describe(error: Exception, path: str) -> str:
@@ -88,6 +122,7 @@ def _describe(error: Exception, path: str) -> str:
     if isinstance(error, OSError) and error.strerror:
         named = error.filename is not None and os.fspath(error.filename) != path
         return f"{error.strerror}: {error.filename}" if named else error.strerror
-    text = str(error)
-    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
+    if isinstance(error, InvalidModelError) and error.location == "model":
+        return error.reason  # the whole file is at fault: the report names it already
+    return str(error)
 

@@ -13,16 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Union
 
 import numpy as np
 
 from .._construction import Constructed, construct
-from .._dtypes import type_info
+from .._dtypes import type_name
 from .._errors import InvalidModelError
-from .._schema import BuiltinOperator, QuantizationDetails, TensorType
+from .._quant_kind import QuantKind
+from .._schema import BuiltinOperator, TensorType
 from ..interpreter import Interpreter
 from ..model import Model, Quantization, Tensor
+from ..weights import OperatorQuant, WeightStats, model_weight_stats, operator_quantities
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Hit", "Check", "Rule", "RULES", "rule",
            "TensorFacts", "OperatorFacts", "Context", "WEIGHT_OPS", "BOUNDARY_OPS"]
@@ -74,7 +76,8 @@ class Finding:
                 "location": self.location.to_json(), "message": self.message}
 
 
-Hit = tuple[Location, str]
+#: (where, message), or (where, message, severity) from a rule with two severities
+Hit = Union[tuple[Location, str], tuple[Location, str, str]]
 Check = Callable[["Context"], Iterator[Hit]]
 
 
@@ -131,8 +134,7 @@ class TensorFacts:
 
     @property
     def type_name(self) -> str:
-        info = type_info(self.type)
-        return info.name if info is not None else f"type {self.type}"
+        return type_name(self.type)
 
 
 @dataclass(frozen=True)
@@ -147,12 +149,9 @@ class OperatorFacts:
 def _facts(tensor: Tensor, subgraph: int) -> TensorFacts:
     q = tensor.quantization
     scale = zero_point = None
-    if q is not None and q.details_type not in (QuantizationDetails.BlockwiseQuantization,
-                                                QuantizationDetails.MultiAxisQuantization):
-        stored = q.scale
-        if stored is not None and len(stored):
-            scale = stored
-            zero_point = q.zero_point
+    if q is not None and q.kind == QuantKind.AFFINE:
+        scale = q.scale
+        zero_point = q.zero_point
     return TensorFacts(subgraph, tensor.index, tensor.name, int(tensor.type),
                        tuple(tensor.shape.tolist()), tensor.is_constant, tensor, q, scale,
                        zero_point)
@@ -161,8 +160,13 @@ def _facts(tensor: Tensor, subgraph: int) -> TensorFacts:
 class Context:
     """A model and the facts the rules share, each computed on first use."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, weights: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.model = model
+        #: whether the weight rules read the constants' values (False: metadata only)
+        self.read_weights = weights
+        #: called with (bytes read, bytes in all) during the pass over the constants
+        self.progress = progress
         #: (subgraph, tensor index, message) of tensors the model view cannot read
         self.unreadable: list[tuple[int, int, str]] = []
 
@@ -274,6 +278,20 @@ class Context:
                         and x.type == TensorType.INT8 and out.type == TensorType.INT16):
                     found.add((si, out.index))
         return found
+
+    @cached_property
+    def weight_stats(self) -> dict[tuple[int, int], WeightStats]:
+        """(subgraph, tensor) -> statistics of each readable quantized constant, from one
+        chunked pass over the values (none when ``read_weights`` is False)."""
+        if not self.read_weights:
+            return {}
+        found = model_weight_stats(self.model, self.progress, skip_invalid=True)
+        return {(s.subgraph, s.tensor): s for s in found}
+
+    @cached_property
+    def operator_quantities(self) -> list[OperatorQuant]:
+        """Requantization quantities of the quantized conv / fully-connected operators."""
+        return operator_quantities(self.model, self.weight_stats)
 
     def all_tensors(self) -> Iterator[TensorFacts]:
         for tensors in self.tensors:

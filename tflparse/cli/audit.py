@@ -1,7 +1,9 @@
-"""``tflparse audit PATH...``: run the audit rules on files and folders.
+"""``tflparse audit PATH...``: run the audit rules on files, bundles and folders.
 
-One line per finding (or JSON Lines with ``--json``) and a summary. Exit 2 if an input could
-not be read, else 1 if a finding is at or above ``--fail-on``, else 0.
+One line per finding (or JSON Lines with ``--json``) and a summary. Every model in a bundle
+(``.task``, nested ones too) is audited and named ``hand.task!/hand_detector.tflite``. Exit 2
+if an input could not be read or the paths hold no model, else 1 if a finding is at or above
+``--fail-on``, else 0.
 """
 
 from __future__ import annotations
@@ -10,20 +12,22 @@ import argparse
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
+from .._loading import load
+from .._sources import DEFAULT_PATTERNS, files
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
+from .report import add_model_explorer_option, write_model_explorer
+from .weights import progress_bar
 
 if TYPE_CHECKING:
     from ..audit import FileReport, Finding
 
-# The audit package (its rules) and the process pool are imported when this command runs, so
-# the other commands do not load them.
-
 __all__ = ["add_parser", "run"]
 
-DEFAULT_PATTERNS = ("*.tflite", "*.bin")
+# The audit package (its rules), json and the process pool are imported when this command
+# runs, so the other commands do not load them.
 
 
 def _jobs(text: str) -> int:
@@ -35,51 +39,40 @@ def _jobs(text: str) -> int:
 
 
 
-def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | FileReport]:
-    """Files to audit in a stable order, or ready-made reports for paths that fail."""
-    import fnmatch
+def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool
+             ) -> Iterator[list[FileReport]]:
+    """The reports of each file (one per model; a bundle has several), in order, audited in
+    ``jobs`` worker processes when ``jobs > 1``; ``bar`` draws the progress of long weight
+    passes (in this process only)."""
+    from ..audit import audit_file
 
-    from ..audit import FileReport
-
-    for path in paths:
-        if os.path.isdir(path):
-            errors: list[OSError] = []
-            for root, dirs, files in os.walk(path, onerror=errors.append):
-                dirs.sort()
-                for name in sorted(files):
-                    if any(fnmatch.fnmatch(name, p) for p in patterns):
-                        yield os.path.join(root, name)
-            for error in errors:
-                yield FileReport(error.filename or path, [], _oserror(error))
-        elif os.path.lexists(path):
-            yield path
-        else:
-            yield FileReport(path, [], "No such file or directory")
-
-
-def _oserror(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-def _reports(items: list[str | FileReport], jobs: int) -> Iterator[FileReport]:
-    """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``."""
-    paths = [item for item in items if isinstance(item, str)]
-    from ..audit import audit_path
-
+    paths = [item for item in found if isinstance(item, str)]
     if jobs > 1 and len(paths) > 1:
         import concurrent.futures
+        import functools
 
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(audit_path, paths, chunksize=1)
-            yield from _merge(items, results)
+            yield from _merge(found, pool.map(functools.partial(audit_file, weights=weights),
+                                              paths, chunksize=1))
     else:
-        yield from _merge(items, map(audit_path, paths))
+        yield from _merge(found, (audit_file(p, weights=weights,
+                                             progress=progress_bar(p) if bar else None)
+                                  for p in paths))
 
 
-def _merge(items: list[str | FileReport], results: Iterator[FileReport]
-           ) -> Iterator[FileReport]:
-    for item in items:
-        yield next(results) if isinstance(item, str) else item
+def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileReport]]
+           ) -> Iterator[list[FileReport]]:
+    from ..audit import audit_item
+
+    for item in found:
+        yield next(results) if isinstance(item, str) else [audit_item(*item)]
+
+
+def _each(lists: Iterator[list[FileReport]]) -> Iterator[tuple[int, FileReport]]:
+    """Each report, with how many files are done once it is (a bundle gives several)."""
+    for done, reports in enumerate(lists, 1):
+        for report in reports:
+            yield done, report
 
 
 def _location(finding: Finding) -> str:
@@ -114,16 +107,19 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if not args.paths:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
-    items = list(_collect(args.paths, args.pattern or DEFAULT_PATTERNS))
+    if args.model_explorer and (len(args.paths) != 1 or os.path.isdir(args.paths[0])):
+        raise UsageError("--model-explorer needs exactly one model file")
+    found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    total = sum(isinstance(item, str) for item in items)
+    total = sum(isinstance(item, str) for item in found)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
-    unreadable = failing = done = 0
+    audited = unreadable = failing = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for report in _reports(items, jobs):
-        done += not report.error
+    bar = sys.stderr.isatty() and not args.json and args.weights
+    for done, report in _each(_reports(found, jobs, args.weights, bar)):
+        audited += 1
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
             sys.stderr.flush()
@@ -148,12 +144,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         out.flush()
     if progress:
         sys.stderr.write("\r\x1b[K")
+    if not audited:
+        raise UsageError(f"no model found in {', '.join(map(escape, args.paths))} (folders are "
+                         f"searched for {' '.join(args.pattern or DEFAULT_PATTERNS)})")
     if not args.json:
         counts = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES))
-        out.write(f"audited {len(items) - unreadable} file(s), {with_findings} with findings "
+        out.write(f"audited {audited - unreadable} file(s), {with_findings} with findings "
                   f"({counts}), {unreadable} unreadable\n")
     if unreadable:
         return 2
+    if args.model_explorer:
+        with load(args.paths[0]) as model:
+            write_model_explorer(args.model_explorer, model, args.paths[0], report.findings)
     return 1 if failing else 0
 
 
@@ -179,11 +181,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
         description="Check models for quantization and loading problems. Folders are "
-                    "searched recursively for --pattern files. Exit 2 if an input could not "
-                    "be read, else 1 if a finding is at or above --fail-on, else 0.")
+                    "searched recursively for --pattern files; every model in a bundle "
+                    "(.task) is audited, named BUNDLE!/MEMBER. Exit 2 if an input could not "
+                    "be read or the paths hold no model, else 1 if a finding is at or above "
+                    "--fail-on, else 0.")
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--json", action="store_true",
-                        help="JSON Lines: one {path, findings, error} record per file")
+                        help="JSON Lines: one {path, findings, error} record per model")
     parser.add_argument("--fail-on", choices=_Severities(), default="error",
                         metavar=FAIL_ON_METAVAR,
                         help="lowest severity that makes the exit status 1 (default error)")
@@ -192,4 +196,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")
+    parser.add_argument("--no-weights", dest="weights", action="store_false",
+                        help="skip the pass over the weights' values (metadata only)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    add_model_explorer_option(parser)

@@ -1,5 +1,8 @@
 """``tflparse inspect MODEL``: a summary of a model for a terminal.
 
+A bundle (``.task``) lists its members, nested bundles' too, then summarises each model in it;
+``BUNDLE!/MEMBER`` picks one member.
+
 Header and metadata (with the converter's ``CONVERSION_METADATA``), whether LiteRT loads it,
 subgraphs, signatures, then for one subgraph its inputs/outputs, dtypes, operators and tensors.
 A malformed part prints one line instead of a traceback.
@@ -15,11 +18,17 @@ from typing import Callable, TextIO
 import numpy as np
 
 from .._construction import construct
-from .._dtypes import type_info
+from .._conversion_metadata import (
+    ConversionMetadata,
+    ConversionOptions,
+    ModelOptimizationMode,
+    ModelType,
+)
+from .._dtypes import type_name
 from .._errors import InvalidModelError
-from .._flatbuf import FlatBuffer, Table
-from .._loading import load
-from .._schema import QuantizationDetails, Ref, Scalar, Vector
+from .._quant_kind import QuantKind
+from .._sources import open_member
+from ..bundle import SEPARATOR, Bundle
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
 
@@ -37,8 +46,7 @@ def _num(value: float) -> str:
 
 
 def _dtype_label(tensor_type: int) -> str:
-    info = type_info(tensor_type)
-    return info.name.lower() if info is not None else f"type{tensor_type}"
+    return type_name(tensor_type).lower()
 
 
 def _quantization(tensor: Tensor) -> str:
@@ -46,18 +54,18 @@ def _quantization(tensor: Tensor) -> str:
     q = tensor.quantization
     if q is None:
         return "-"
-    details = q.details
-    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+    details, kind = q.details, q.kind
+    if kind == QuantKind.BLOCKWISE:
         if isinstance(details, BlockwiseQuantization):
             return f"blockwise block={details.block_size} scales=t{details.scales}"
         return "blockwise (no details)"
-    if q.details_type == QuantizationDetails.MultiAxisQuantization:
+    if kind == QuantKind.MULTI_AXIS:
         dims = getattr(details, "quantized_dimensions", None)
         axes = "?" if not isinstance(details, MultiAxisQuantization) or dims is None else \
             _shape(dims.tolist())
         return f"multi-axis axes={axes}"
     scale, zero_point = q.scale, q.zero_point
-    if scale is None or not len(scale):
+    if kind == QuantKind.NONE or scale is None:
         return "-"
     if len(scale) == 1:
         zp = "?" if zero_point is None or not len(zero_point) else str(int(zero_point[0]))
@@ -68,86 +76,54 @@ def _quantization(tensor: Tensor) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Conversion metadata (tensorflow/compiler/mlir/lite/schema/conversion_metadata.fbs)
+# Conversion metadata (read by Model.conversion_metadata; schema/conversion_metadata.fbs)
 
 
-class _ConversionMetadata:
-    ENVIRONMENT = Ref("environment", 4, "Environment")
-    OPTIONS = Ref("options", 6, "ConversionOptions")
-
-
-class _Environment:
-    TENSORFLOW_VERSION = Ref("tensorflow_version", 4, "string")
-    API_VERSION = Scalar("api_version", 6, "<I", 4, 0)
-    MODEL_TYPE = Scalar("model_type", 8, "<i", 4, 0)
-    MODEL_HASH = Scalar("model_hash", 10, "<Q", 8, 0)
-
-
-class _ConversionOptions:
-    MODEL_OPTIMIZATION_MODES = Vector("model_optimization_modes", 4, "<i", 4)
-    ALLOW_CUSTOM_OPS = Scalar("allow_custom_ops", 6, "<?", 1, False)
-    ENABLE_SELECT_TF_OPS = Scalar("enable_select_tf_ops", 8, "<?", 1, False)
-    FORCE_SELECT_TF_OPS = Scalar("force_select_tf_ops", 10, "<?", 1, False)
-    SPARSITY_BLOCK_SIZES = Vector("sparsity_block_sizes", 12, "SparsityBlockSize", 4)
-
-
-class _SparsityBlockSize:
-    VALUES = Vector("values", 4, "<I", 4)
-
-
-_MODEL_TYPES = {0: "NONE", 1: "TF_SAVED_MODEL", 2: "KERAS_MODEL", 3: "TF_CONCRETE_FUNCTIONS",
-                4: "TF_GRAPH_DEF", 5: "TF_SESSION", 6: "JAX", 7: "PYTORCH"}
-_OPTIMIZATION_MODES = {
-    1001: "float16 weights (PTQ_FLOAT16)",
-    1002: "dynamic range (PTQ_DYNAMIC_RANGE)",
-    1003: "full integer (PTQ_FULL_INTEGER)",
-    1004: "int16 activations (PTQ_INT16)",
-    2000: "quantization-aware training (QUANTIZATION_AWARE_TRAINING)",
-    3001: "random sparsity (RANDOM_SPARSITY)",
-    3002: "block sparsity (BLOCK_SPARSITY)",
-    3003: "structured sparsity (STRUCTURED_SPARSITY)",
+_OPTIMIZATION_MODES: dict[int, str] = {
+    ModelOptimizationMode.PTQ_FLOAT16: "float16 weights (PTQ_FLOAT16)",
+    ModelOptimizationMode.PTQ_DYNAMIC_RANGE: "dynamic range (PTQ_DYNAMIC_RANGE)",
+    ModelOptimizationMode.PTQ_FULL_INTEGER: "full integer (PTQ_FULL_INTEGER)",
+    ModelOptimizationMode.PTQ_INT16: "int16 activations (PTQ_INT16)",
+    ModelOptimizationMode.QUANTIZATION_AWARE_TRAINING:
+        "quantization-aware training (QUANTIZATION_AWARE_TRAINING)",
+    ModelOptimizationMode.RANDOM_SPARSITY: "random sparsity (RANDOM_SPARSITY)",
+    ModelOptimizationMode.BLOCK_SPARSITY: "block sparsity (BLOCK_SPARSITY)",
+    ModelOptimizationMode.STRUCTURED_SPARSITY: "structured sparsity (STRUCTURED_SPARSITY)",
 }
 
 
-def conversion_metadata(raw: bytes) -> list[tuple[str, str]]:
-    """(label, value) lines describing a ``CONVERSION_METADATA`` flatbuffer."""
-    root = FlatBuffer(raw).root("CONVERSION_METADATA")
+def conversion_metadata(metadata: ConversionMetadata) -> list[tuple[str, str]]:
+    """(label, value) lines describing the model's conversion metadata."""
     lines: list[tuple[str, str]] = []
-    env = root.table(_ConversionMetadata.ENVIRONMENT)
+    env = metadata.environment
     if env is not None:
-        version = env.string(_Environment.TENSORFLOW_VERSION)
-        model_type = env.integer(_Environment.MODEL_TYPE)
-        parts = [f"TensorFlow {escape(version.decode('utf-8', 'backslashreplace'))}"
-                 if version is not None else "TensorFlow ?",
-                 f"converter API v{env.integer(_Environment.API_VERSION)}",
-                 f"from {_MODEL_TYPES.get(model_type, f'model type {model_type}')}"]
-        model_hash = env.integer(_Environment.MODEL_HASH)
-        if model_hash:
-            parts.append(f"hash {model_hash:#018x}")
+        version = env.tensorflow_version
+        model_type = env.model_type
+        known = model_type in ModelType._value2member_map_
+        parts = [f"TensorFlow {escape(version)}" if version is not None else "TensorFlow ?",
+                 f"converter API v{env.api_version}",
+                 f"from {ModelType(model_type).name if known else f'model type {model_type}'}"]
+        if env.model_hash:
+            parts.append(f"hash {env.model_hash:#018x}")
         lines.append(("converter", ", ".join(parts)))
-    options = root.table(_ConversionMetadata.OPTIONS)
+    options = metadata.options
     if options is not None:
         lines.append(("optimizations", _optimizations(options)))
-        flags = [name for name, field in (
-            ("allow_custom_ops", _ConversionOptions.ALLOW_CUSTOM_OPS),
-            ("enable_select_tf_ops", _ConversionOptions.ENABLE_SELECT_TF_OPS),
-            ("force_select_tf_ops", _ConversionOptions.FORCE_SELECT_TF_OPS),
-        ) if options.integer(field)]
+        flags = [name for name, value in (
+            ("allow_custom_ops", options.allow_custom_ops),
+            ("enable_select_tf_ops", options.enable_select_tf_ops),
+            ("force_select_tf_ops", options.force_select_tf_ops),
+        ) if value]
         if flags:
             lines.append(("options", ", ".join(flags)))
     return lines
 
 
-def _optimizations(options: Table) -> str:
-    modes = options.array(_ConversionOptions.MODEL_OPTIMIZATION_MODES)
-    names = [_OPTIMIZATION_MODES.get(m, f"mode {m}") for m in
-             ([] if modes is None else modes.tolist())]
-    blocks = options.tables(_ConversionOptions.SPARSITY_BLOCK_SIZES)
-    if blocks is not None and len(blocks):
-        sizes = []
-        for i in range(len(blocks)):
-            values = blocks[i].array(_SparsityBlockSize.VALUES)
-            sizes.append("x".join(map(str, [] if values is None else values.tolist())))
+def _optimizations(options: ConversionOptions) -> str:
+    modes = options.model_optimization_modes
+    names = [_OPTIMIZATION_MODES.get(m, f"mode {m}") for m in modes]
+    if options.sparsity_block_sizes:
+        sizes = ["x".join(map(str, values)) for values in options.sparsity_block_sizes]
         names.append(f"sparsity blocks {', '.join(sizes)}")
     return "; ".join(names) if names else "none"
 
@@ -192,9 +168,9 @@ def _header(out: TextIO, model: Model, path: str, width: int) -> None:
         raw_version = model.metadata_bytes("min_runtime_version")
         out.write(field("min runtime:", _metadata_text(raw_version)))
     if "CONVERSION_METADATA" in names:
-        raw = model.metadata_bytes("CONVERSION_METADATA")
         try:
-            lines = conversion_metadata(bytes(raw or b""))
+            metadata = model.conversion_metadata
+            lines = [] if metadata is None else conversion_metadata(metadata)
         except InvalidModelError as error:
             lines = [("conversion", f"unreadable: {escape(str(error))}")]
         for label, value in lines:
@@ -252,11 +228,7 @@ def _dtypes(out: TextIO, model: Model, si: int) -> None:
     sizes: Counter[str] = Counter()
     subgraph = model.subgraphs[si]
     columns = subgraph.tensor_columns
-    buffer_columns = model.buffer_columns
-    holds = buffer_columns.holds_data(columns.buffer)
-    data_sizes = np.zeros(columns.count, np.int64)
-    if holds.any():
-        data_sizes[holds] = buffer_columns.data_sizes(columns.buffer[holds])
+    holds, data_sizes = model.buffer_columns.sizes_or_zero(columns.buffer)
     for i, tensor_type in enumerate(columns.type.tolist()):
         label = _dtype_label(tensor_type)
         counts[label] += 1
@@ -306,18 +278,21 @@ def _tensors(out: TextIO, model: Model, si: int, show_all: bool, width: int) -> 
 
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    model = load(args.model)
+def _model(out: TextIO, model: Model, name: str, args: argparse.Namespace, width: int,
+           in_bundle: bool) -> None:
     guard = _Guard(out)
-    width = terminal_width()
-    guard("header", lambda: _header(out, model, args.model, width))
+    guard("header", lambda: _header(out, model, name, width))
     guard("subgraphs", lambda: _subgraphs(out, model, width))
     count = len(model.subgraphs)
     if not count:
-        return 0
+        return
     si = args.subgraph
     if not 0 <= si < count:
-        raise UsageError(f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})")
+        text = f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})"
+        if not in_bundle:
+            raise UsageError(text)
+        out.write(f"\n{text}\n")
+        return
     for label, section in (
         ("inputs/outputs", lambda: _io(out, model, si, width)),
         ("dtypes", lambda: _dtypes(out, model, si)),
@@ -326,6 +301,34 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     ):
         out.write("\n")
         guard(label, section)
+
+
+def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -> None:
+    """The members (nested ones too), then each model's summary."""
+    members = list(bundle.walk())
+    out.write(wrap(f"{'bundle:':<15}", escape(bundle.name), width, 15))
+    out.write(f"members:       {len(members)}\n")
+    skip = len(bundle.name) + len(SEPARATOR)
+    out.write(f"  {'kind':<6} {'bytes':>13} {'method':<8} member\n")
+    for m in members:  # the name last and folded, never cut: it is how members are picked
+        cells = f"  {m.kind:<6} {m.size:>13,} {'stored' if m.stored else 'deflated':<8} "
+        out.write(wrap(cells, escape(m.display_name[skip:]), width, len(cells)))
+    for name, found in bundle.models():
+        out.write(f"\n{'=' * min(width, 80)}\n")
+        if isinstance(found, Model):
+            _model(out, found, name, args, width, in_bundle=True)
+        else:
+            out.write(wrap(f"{'file:':<15}", escape(name), width, 15))
+            out.write(wrap("unreadable:    ", escape(str(found).strip()), width, 15))
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    name, found = open_member(args.model)
+    width = terminal_width()
+    if isinstance(found, Bundle):
+        _bundle(out, found, args, width)
+    else:
+        _model(out, found, name, args, width, in_bundle=False)
     return 0
 
 
@@ -334,7 +337,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                    description="Summary of a model: header, metadata, "
                                                "subgraphs, signatures, I/O, dtypes, operators "
                                                "and tensors.")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, a bundle (.task: every model in it) or "
+                             "BUNDLE!/MEMBER (one member; nested: A.task!/B.task!/m.tflite)")
     parser.add_argument("--subgraph", type=int, default=0, metavar="N",
                         help="the subgraph to detail (default 0)")
     parser.add_argument("--all", action="store_true",
