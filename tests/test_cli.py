@@ -384,6 +384,7 @@ def test_audit_refuses_negative_jobs() -> None:
 # Each command imports what it uses
 
 
+_OTHERS = ("tflparse.report", "tflparse.explorer", "tflparse.weights")  # other commands
 _IMPORTS_AFTER = """
 import sys
 from tflparse.cli import main
@@ -393,10 +394,11 @@ sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
 
 
 @pytest.mark.parametrize("command, unused", [
-    (["details", "--json"], {"tflparse.audit", "concurrent.futures", "pprint"}),
-    (["details"], {"tflparse.audit", "concurrent.futures", "json"}),
-    (["inspect"], {"tflparse.audit", "concurrent.futures", "json", "pprint"}),
-    (["audit"], {"concurrent.futures", "json", "pprint"}),  # one file: no process pool
+    (["details", "--json"], {"tflparse.audit", "concurrent.futures", "pprint", *_OTHERS}),
+    (["details"], {"tflparse.audit", "concurrent.futures", "json", *_OTHERS}),
+    (["inspect"], {"tflparse.audit", "concurrent.futures", "json", "pprint", *_OTHERS}),
+    (["audit"], {"concurrent.futures", "json", "pprint", "tflparse.report",
+                 "tflparse.explorer"}),  # one file: no process pool
 ])
 def test_a_command_imports_only_what_it_uses(command: list[str], unused: set[str]) -> None:
     result = subprocess.run([sys.executable, "-c", _IMPORTS_AFTER, *command,
