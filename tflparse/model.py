@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _schema as S
 from ._columns import EMPTY_I32 as _EMPTY_I32
-from ._columns import BufferColumns, TensorColumns
+from ._columns import BufferColumns, OperatorColumns, TensorColumns
 from ._conversion_metadata import ConversionMetadata, read_conversion_metadata
 from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
@@ -426,8 +426,7 @@ class Tensor:
         True when ``buffer != 0`` and that buffer has a data vector (even an empty one) or
         an ``offset`` > 1.
         """
-        holds = self._model.buffer_columns.holds_data(np.array([self.buffer], np.int64))
-        return bool(holds[0])
+        return self._model.buffer_columns.holds(self.buffer)
 
     @property
     def data(self) -> memoryview | None:
@@ -606,7 +605,7 @@ class Subgraph:
     """One subgraph: tensors, inputs, outputs and operators."""
 
     __slots__ = ("index", "_table", "_model", "_tensor_vector", "_columns", "tensors",
-                 "operators")
+                 "operators", "_operator_columns")
 
     def __init__(self, index: int, table: Table, model: Model) -> None:
         self.index = index
@@ -618,6 +617,7 @@ class Subgraph:
         self.tensors: Sequence[Tensor] = LazySequence(
             count, lambda i: Tensor(i, index, self.tensor_columns, model))
         self.operators: Sequence[Operator] = _tables(table.tables(S.SubGraph.OPERATORS), Operator)
+        self._operator_columns: OperatorColumns | None = None
 
     @property
     def tensor_columns(self) -> TensorColumns:
@@ -625,6 +625,14 @@ class Subgraph:
         if self._columns is None:
             self._columns = TensorColumns(self._model._fb, self._tensor_vector)
         return self._columns
+
+    @property
+    def operator_columns(self) -> OperatorColumns:
+        """All operators' fields in bulk (internal; read on first use)."""
+        if self._operator_columns is None:
+            self._operator_columns = OperatorColumns(
+                self._model._fb, self._table.tables(S.SubGraph.OPERATORS))
+        return self._operator_columns
 
     @property
     def has_tensors_field(self) -> bool:

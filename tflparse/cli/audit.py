@@ -9,23 +9,25 @@ if an input could not be read or the paths hold no model, else 1 if a finding is
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import functools
-import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._loading import load
 from .._sources import DEFAULT_PATTERNS, files
-from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_file, audit_item
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 from .report import add_model_explorer_option, write_model_explorer
 from .weights import progress_bar
 
+if TYPE_CHECKING:
+    from ..audit import FileReport, Finding
+
 __all__ = ["add_parser", "run"]
+
+# The audit package (its rules), json and the process pool are imported when this command
+# runs, so the other commands do not load them.
 
 
 def _jobs(text: str) -> int:
@@ -42,8 +44,13 @@ def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, b
     """The reports of each file (one per model; a bundle has several), in order, audited in
     ``jobs`` worker processes when ``jobs > 1``; ``bar`` draws the progress of long weight
     passes (in this process only)."""
+    from ..audit import audit_file
+
     paths = [item for item in found if isinstance(item, str)]
     if jobs > 1 and len(paths) > 1:
+        import concurrent.futures
+        import functools
+
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
             yield from _merge(found, pool.map(functools.partial(audit_file, weights=weights),
                                               paths, chunksize=1))
@@ -55,6 +62,8 @@ def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, b
 
 def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileReport]]
            ) -> Iterator[list[FileReport]]:
+    from ..audit import audit_item
+
     for item in found:
         yield next(results) if isinstance(item, str) else [audit_item(*item)]
 
@@ -89,6 +98,8 @@ def _write_report(out: TextIO, report: FileReport) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..audit import RULES, SEVERITIES
+
     if args.list_rules:
         write_table(out, ("rule", "severity", "what it finds"),
                      [(r.id, r.severity, r.summary) for r in RULES.values()],
@@ -122,6 +133,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         with_findings += bool(report.findings)
         failing += any(SEVERITIES.index(f.severity) >= threshold for f in report.findings)
         if args.json:
+            import json
+
             out.write(json.dumps(jsonable(report.to_json()), allow_nan=False,
                                  ensure_ascii=False) + "\n")
         elif report.findings:
@@ -146,6 +159,24 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failing else 0
 
 
+#: what argparse would print for ``--fail-on``'s choices (it would import the audit package to
+#: list them; tests check this against ``SEVERITIES``)
+FAIL_ON_METAVAR = "{error,warning,info}"
+
+
+class _Severities:
+    """``--fail-on``'s choices, most severe first, read from the audit package only when
+    argparse checks a value."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
+
+    def __iter__(self) -> Iterator[str]:
+        from ..audit import SEVERITIES
+
+        return iter(SEVERITIES[::-1])
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
@@ -157,7 +188,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--json", action="store_true",
                         help="JSON Lines: one {path, findings, error} record per model")
-    parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
+    parser.add_argument("--fail-on", choices=_Severities(), default="error",
+                        metavar=FAIL_ON_METAVAR,
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                         help="audit N files in parallel (0: one per CPU; default 1)")

@@ -11,7 +11,6 @@ outside it are refused). ``inspect`` shows the same summary for models that carr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import TextIO
 
@@ -202,6 +201,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     if args.json:
         found = {"metadata": view.to_dict(), "required_parser_version":
                  view.required_parser_version, "packed_files": list(view.packed_files)}
+        import json  # only this output needs it (the other commands do not load it)
+
         json.dump(jsonable(found), out, allow_nan=False, ensure_ascii=False, indent=2)
         out.write("\n")
         return 0

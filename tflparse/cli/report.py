@@ -16,16 +16,19 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._loading import load
-from ..audit import Finding
-from ..explorer import node_data, write_overlays
-from ..model import Model
-from ..report import Analysis, PlotsUnavailable, analyse, default_output, render
-from ..weights import model_weight_stats, operator_quantities
 from . import inspect
 from ._text import escape
+
+if TYPE_CHECKING:
+    from ..audit import Finding
+    from ..model import Model
+    from ..report import Analysis
+
+# The report, explorer, weights and audit modules are imported when a command needs them, so
+# the other commands do not load them.
 
 __all__ = ["add_parser", "run", "write_model_explorer", "Progress"]
 
@@ -57,6 +60,10 @@ class Progress:
 def write_model_explorer(target: str, model: Model, model_path: str, findings: Sequence[Finding],
                          analysis: Analysis | None = None) -> list[str]:
     """Write the overlay files for ``model`` and say on stderr how to view them."""
+    from ..explorer import node_data, write_overlays
+    from ..report import Analysis
+    from ..weights import model_weight_stats, operator_quantities
+
     if analysis is None:
         stats = model_weight_stats(model, skip_invalid=True)
         quantities = operator_quantities(model, {(s.subgraph, s.tensor): s for s in stats})
@@ -77,6 +84,8 @@ def _summary(path: str) -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..report import PlotsUnavailable, analyse, default_output, render
+
     model = load(args.model)
     try:
         from .._plots import Plotter
