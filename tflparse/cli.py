@@ -475,9 +475,9 @@ def details_object(interpreter: Interpreter) -> dict[str, Any]:
 
 def cmd_details(args: argparse.Namespace, out: TextIO) -> int:
     # a path that cannot be read, or is no model at all, fails as in the other commands
-    load(args.model).close()
+    model = load(args.model)
     try:
-        interpreter = Interpreter(model_path=args.model)
+        interpreter = Interpreter._of(model)
     except InvalidModelError as error:
         text = str(error).strip()
         sys.stderr.write(f"tflparse: error: {escape(args.model)}: LiteRT refuses to load it: "

@@ -92,6 +92,17 @@ class Interpreter:
                 f"Could not open '{os.fspath(source)!s}'.The model allocation is "
                 f"null/empty ({error.strerror or error})"
             ) from error
+        self._setup(model)
+
+    @classmethod
+    def _of(cls, model: Model) -> Interpreter:
+        """An interpreter over a model already loaded (internal: one read of a remote file)."""
+        interpreter = cls.__new__(cls)
+        interpreter._compress = False
+        interpreter._setup(model)
+        return interpreter
+
+    def _setup(self, model: Model) -> None:
         self._model: Model = model
         self._state: Constructed = construct(model)
         self._sources: dict[int, DetailSource] = {}

@@ -30,6 +30,8 @@ from . import _schema as S
 from ._dtypes import type_info
 from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
+from ._mapping import advise
+from ._remote import is_url
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from .data import check_allocation, check_array_shape, decode_strings, densify, unpack_int
 from .quant import dequantize, dequantize_blockwise
@@ -306,17 +308,27 @@ class Buffer:
 
         None when the buffer holds nothing (no data vector and offset 0 or 1).
         """
+        span = self.span
+        if span is None:
+            return None
+        start, size = span
+        self._fb.need(start, size)
+        return self._fb.data[start:start + size]
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """(position in the file, byte count) of the buffer's bytes, or None; reads none."""
         if self._table is None:
             return None
-        inline = self._table.bytes_view(S.Buffer.DATA)
-        if inline is not None:
-            return inline
+        start, count = self._table._vector(S.Buffer.DATA, 1, "bytes")
+        if count >= 0:
+            return start, count
         offset, size = self.offset, self.size
         if offset <= 1:
             return None
         where = f"buffers[{self.index}]"
         self._fb.check(offset, size, where, f"data of {size} bytes")
-        return self._fb.data[offset:offset + size]
+        return offset, size
 
     def __repr__(self) -> str:
         if self.is_external:
@@ -940,7 +952,8 @@ class Model:
 
     @property
     def bytes(self) -> memoryview:
-        """The whole file, read-only and zero-copy."""
+        """The whole file, read-only and zero-copy (a remote one is fetched whole)."""
+        self._fb.need(0, self._fb.size)
         return self._fb.data
 
     @property
@@ -1066,16 +1079,20 @@ def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | N
 def load(source: Source) -> Model:
     """Open a ``.tflite`` model from a path or from bytes, without reading tensor data.
 
-    ``source`` is a path (``str`` or ``os.PathLike``) or a ``bytes``, ``bytearray`` or
-    ``memoryview``. A path is memory-mapped. Raises :class:`InvalidModelError` when the
-    bytes are not a TFLite model, and the ordinary ``OSError`` subclasses for paths that
-    cannot be opened.
+    ``source`` is a path (``str`` or ``os.PathLike``), a URL that fsspec reads
+    (``https://``, ``s3://``, ``hf://``..., with the ``remote`` extra) or a ``bytes``,
+    ``bytearray`` or ``memoryview``. A path is memory-mapped; a URL is read by byte ranges,
+    its structure on opening and each buffer's contents when they are first read. Raises
+    :class:`InvalidModelError` when the bytes are not a TFLite model, and the ordinary
+    ``OSError`` subclasses for paths that cannot be opened (one-line network faults too).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_buffer(source, None, None)
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
+    if is_url(path):
+        return _from_url(path)
     mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
     if stat.S_ISDIR(mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
@@ -1086,4 +1103,20 @@ def load(source: Source) -> Model:
         if size == 0:
             raise InvalidModelError(f"{path}: not a TFLite model: the file is empty")
         mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return _from_buffer(mapping, path, mapping)
+    need = advise(mapping)
+    model = _from_buffer(mapping, path, mapping)
+    if need is not None:
+        model._fb.need = need
+    return model
+
+
+def _from_url(url: str) -> Model:
+    """A model read by byte ranges (the ``remote`` extra): structure now, buffers on demand."""
+    from ._remote import open_url
+
+    remote = open_url(url)
+    if not remote.size:
+        raise InvalidModelError(f"{url}: not a TFLite model: the file is empty")
+    model = _from_buffer(remote.map, url, remote.map)
+    model._fb.need = remote.need
+    return model
