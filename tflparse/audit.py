@@ -788,6 +788,8 @@ def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> 
         return FileReport(name, [], _describe(error, name))
     try:
         return FileReport(name, audit_model(model, rules), None)
+    except OSError as error:  # a network fault while reading a buffer: no partial record
+        return FileReport(name, [], _describe(error, name))
     finally:
         model.close()
 

@@ -1,0 +1,84 @@
+"""Auditing many sources at once, on any ``concurrent.futures``-style executor.
+
+The audit of one source (a path or a URL) is one pure function, :func:`tflparse.audit.audit_path`,
+returning its record. :func:`audit_sources` hands it to an executor, one task per source: a
+``concurrent.futures.ProcessPoolExecutor`` on one machine, or a Dask cluster's
+``distributed.Client(...).get_executor()`` (:func:`dask_executor` makes one; extra
+``tflparse[dask]``). Records are those of a serial run; a task that fails (its worker died,
+the executor broke) gives that source a record with ``error`` set, and the others go on.
+
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> from tflparse.batch import audit_sources
+>>> with ThreadPoolExecutor(2) as pool:
+...     [r.error for r in audit_sources(["fixtures/mnist_int8.tflite"], pool, ordered=True)]
+[None]
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import errno
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .audit import FileReport, audit_path
+
+__all__ = ["audit_sources", "dask_executor"]
+
+DASK_HINT = "pip install 'tflparse[dask]'"
+
+
+def audit_sources(sources: Iterable[str], executor: concurrent.futures.Executor | None = None,
+                  *, ordered: bool = False, rules: list[str] | None = None
+                  ) -> Iterator[FileReport]:
+    """Audit every source, yielding records as they finish (in ``sources`` order if ``ordered``).
+
+    Without an executor the sources are audited one after another in this process.
+    """
+    if executor is None:
+        for source in sources:
+            yield audit_path(source, rules)
+        return
+    futures = {}
+    for source in sources:
+        future = executor.submit(audit_path, source, rules)
+        futures[future] = source
+    done = futures if ordered else concurrent.futures.as_completed(futures)
+    for future in done:
+        yield _record(future, futures[future])
+
+
+def _record(future: concurrent.futures.Future[FileReport], source: str) -> FileReport:
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - any task failure becomes this file's record
+        text = str(error).strip().splitlines()
+        why = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        return FileReport(source, [], f"the audit did not finish: {why}")
+
+
+@contextmanager
+def dask_executor(scheduler: str, workers: int = 0) -> Iterator[concurrent.futures.Executor]:
+    """A Dask cluster's executor: ``scheduler`` is an address (``tcp://host:8786``) or
+    ``"local"`` for a LocalCluster of ``workers`` single-threaded processes (0: one per CPU)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise OSError(errno.EINVAL, f"--dask needs the optional extra: {DASK_HINT}") from None
+    cluster: Any = None
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers or None, threads_per_worker=1,
+                               processes=True, dashboard_address=None,
+                               silence_logs=logging.CRITICAL)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout=30)
+    try:
+        executor: concurrent.futures.Executor = client.get_executor(pure=False)
+        yield executor
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
