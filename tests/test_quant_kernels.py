@@ -21,7 +21,7 @@ flatbuffers = pytest.importorskip("flatbuffers")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tflparse.data import pack_int  # noqa: E402
+from tflparse._values import pack_int  # noqa: E402
 from tflparse.quant import dequantize, quantize  # noqa: E402
 
 REF = litert.OpResolverType.BUILTIN_REF

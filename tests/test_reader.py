@@ -222,7 +222,7 @@ def test_empty_file_is_invalid_model(tmp_path: Path) -> None:
 
 
 def test_string_buffers() -> None:
-    from tflparse.data import decode_strings
+    from tflparse._values import decode_strings
 
     # count 2, offsets 16, 18, 21 from the buffer's start, then the bytes
     two = struct.pack("<4i", 2, 16, 18, 21) + b"abxyz"

@@ -17,14 +17,14 @@ def test_readme_examples() -> None:
 
 
 def test_module_docstring_examples() -> None:
+    import tflparse._values
     import tflparse.audit
-    import tflparse.data
     import tflparse.interpreter
     import tflparse.model
     import tflparse.quant
 
     os.chdir(ROOT)
-    for module in (tflparse.model, tflparse.interpreter, tflparse.data, tflparse.quant,
+    for module in (tflparse.model, tflparse.interpreter, tflparse._values, tflparse.quant,
                    tflparse.audit):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

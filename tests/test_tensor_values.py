@@ -162,7 +162,7 @@ def test_densify_matches_litert_densify_kernel(
 
 
 def test_densify_scalar_is_its_one_stored_value() -> None:
-    from tflparse.data import densify
+    from tflparse._values import densify
 
     found = densify(np.array([7.5], np.float32), [], [], [], [])
     assert found.shape == () and found[()] == np.float32(7.5)
@@ -243,7 +243,7 @@ def sparse_encodings(draw: st.DrawFn) -> tuple[np.ndarray, list[int], list[int],
 @settings(max_examples=300, deadline=None)
 @given(sparse_encodings())
 def test_densify_inverts_an_independent_encoder(case: tuple) -> None:
-    from tflparse.data import densify
+    from tflparse._values import densify
 
     matrix, order, block_map, dims, values = case
     found = densify(values, list(matrix.shape), order, block_map, dims)

@@ -9,9 +9,10 @@
 from __future__ import annotations
 
 from ._errors import InvalidModelError
+from ._loading import load
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
 from .interpreter import Interpreter, SignatureRunner
-from .model import Model, load
+from .model import Model
 from .quant import dequantize, dequantize_blockwise, quantize, quantize_blockwise
 
 __version__ = "0.1.0"

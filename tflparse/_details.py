@@ -14,9 +14,9 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from ._construction import UNSIZED_TYPES, bytes_required
 from ._dtypes import TYPES, bfloat16_type
-from ._litert import UNSIZED_TYPES, bytes_required
-from .data import check_allocation
+from ._values import check_allocation
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
 __all__ = ["TensorDetails", "QuantizationParameters", "DetailSource", "tensor_details",

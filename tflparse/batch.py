@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import errno
+import importlib
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -64,17 +65,18 @@ def dask_executor(scheduler: str, workers: int = 0) -> Iterator[concurrent.futur
     """A Dask cluster's executor: ``scheduler`` is an address (``tcp://host:8786``) or
     ``"local"`` for a LocalCluster of ``workers`` single-threaded processes (0: one per CPU)."""
     try:
-        from distributed import Client, LocalCluster
+        distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise OSError(errno.EINVAL, f"--dask needs the optional extra: {DASK_HINT}") from None
     cluster: Any = None
+    client: Any
     if scheduler == "local":
-        cluster = LocalCluster(n_workers=workers or None, threads_per_worker=1,
+        cluster = distributed.LocalCluster(n_workers=workers or None, threads_per_worker=1,
                                processes=True, dashboard_address=None,
                                silence_logs=logging.CRITICAL)
-        client = Client(cluster)
+        client = distributed.Client(cluster)
     else:
-        client = Client(scheduler, timeout=30)
+        client = distributed.Client(scheduler, timeout=30)
     try:
         executor: concurrent.futures.Executor = client.get_executor(pure=False)
         yield executor

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ._construction import Constructed, construct, not_a_flatbuffer
 from ._details import (
     DetailSource,
     TensorDetails,
@@ -28,9 +29,9 @@ from ._details import (
     tensor_details,
 )
 from ._errors import InvalidModelError
-from ._litert import Constructed, construct, not_a_flatbuffer
+from ._loading import load
 from ._schema import BUILTIN_OPERATOR_NAMES
-from .model import Model, load
+from .model import Model
 
 __all__ = ["Interpreter", "SignatureRunner"]
 

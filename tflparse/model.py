@@ -1,10 +1,11 @@
 """The typed, read-only, lazy view of a ``.tflite`` model.
 
-``load(source)`` maps the file (or wraps the bytes) and checks the header; everything else is
-read when first asked for. Arrays are read-only numpy views of the file, so opening a model
-reads no tensor data. The view is lenient: it reads models that LiteRT refuses to load
-(wrong schema version, inconsistent quantization, ...), and raises
-:class:`InvalidModelError` only where bytes cannot be read at all.
+:func:`~tflparse.load` (in ``_loading``, re-exported here) maps the file (or wraps the bytes)
+and checks the header; everything else is read when first asked for. Arrays are read-only
+numpy views of the file, so opening a model reads no tensor data. The view is lenient: it
+reads models that LiteRT refuses to load (wrong schema version, inconsistent quantization,
+...), and raises :class:`InvalidModelError` only where bytes cannot be read at all. Bulk
+column readers live in ``_columns``, value decoding in ``_values``.
 
 >>> import tflparse
 >>> model = tflparse.load("fixtures/mnist_int8.tflite")
@@ -17,35 +18,31 @@ reads no tensor data. The view is lenient: it reads models that LiteRT refuses t
 
 from __future__ import annotations
 
-import errno
 import mmap
-import os
-import stat
 from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Generic, TypeVar, Union, overload
+from typing import Callable, Generic, TypeVar, Union, overload
 
 import numpy as np
 
 from . import _schema as S
+from ._columns import EMPTY_I32 as _EMPTY_I32
+from ._columns import BufferColumns, TensorColumns
 from ._dtypes import type_info
 from ._errors import InvalidModelError
-from ._flatbuf import Columns, FlatBuffer, Table, TableVector
-from ._mapping import advise
-from ._remote import is_url
+from ._flatbuf import FlatBuffer, Table, TableVector
+from ._loading import Source, load  # re-exported: load() lives with the file sniffing
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
-from .data import check_allocation, check_array_shape, decode_strings, densify, unpack_int
+from ._values import decode_values, densify_sparsity
 from .quant import dequantize, dequantize_blockwise
 
 __all__ = [
     "load", "Model", "Subgraph", "Tensor", "Quantization", "CustomQuantization",
     "BlockwiseQuantization", "MultiAxisQuantization", "Sparsity", "DimensionMetadata",
     "Buffer", "OperatorCode", "Operator", "SignatureDef", "TensorMap", "MetadataEntry",
+    "Source",
 ]
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
 T = TypeVar("T")
-_EMPTY_I32 = np.zeros(0, np.int32)
-_EMPTY_I32.flags.writeable = False
 
 
 def _decode(raw: bytes | None) -> str:
@@ -337,127 +334,6 @@ class Buffer:
         return f"Buffer({self.index}, {0 if data is None else len(data)} bytes)"
 
 
-class TensorColumns:
-    """Every tensor of one subgraph as numpy columns, read in bulk (internal).
-
-    One pass of vectorised reads gives each tensor's scalar fields, where its vectors start
-    and how long they are (-1: absent), and the same for its quantization table; the model
-    view and the Interpreter facade read tensors from here instead of table by table.
-    """
-
-    __slots__ = ("fb", "rows", "count", "_names", "name_start", "name_count", "shape_start",
-                 "shape_count", "sig_start", "sig_count", "type", "buffer", "is_variable",
-                 "has_rank", "external_buffer",
-                 "has_sparsity", "quant_row", "scale_start", "scale_count", "zp_start",
-                 "zp_count", "quantized_dimension", "details_type")
-
-    def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
-        T, Q = S.Tensor, S.QuantizationParameters
-        self.fb = fb
-        if vector is None:
-            vector = TableVector(fb, 0, 0, "tensors")
-        rows = Columns.of_vector(vector)
-        self.rows = rows
-        self.count = len(rows)
-        self._names: list[bytes | None] | None = None
-        self.name_start, self.name_count = rows.strings(T.NAME)
-        self.shape_start, self.shape_count = rows.vectors(T.SHAPE)
-        self.sig_start, self.sig_count = rows.vectors(T.SHAPE_SIGNATURE)
-        self.type = rows.scalar(T.TYPE).astype(np.int64)
-        self.buffer = rows.scalar(T.BUFFER).astype(np.int64)
-        self.is_variable = rows.scalar(T.IS_VARIABLE)
-        self.has_rank = rows.scalar(T.HAS_RANK)
-        self.external_buffer = rows.scalar(T.EXTERNAL_BUFFER).astype(np.int64)
-        self.has_sparsity = rows.field(T.SPARSITY.voffset, 4, T.SPARSITY.name) != 0
-        quantized, quant = rows.tables(T.QUANTIZATION)
-        self.quant_row = np.full(self.count, -1, np.int64)
-        self.quant_row[quantized] = np.arange(len(quantized))
-        self.scale_start, self.scale_count = quant.vectors(Q.SCALE)
-        self.zp_start, self.zp_count = quant.vectors(Q.ZERO_POINT)
-        self.quantized_dimension = quant.scalar(Q.QUANTIZED_DIMENSION).astype(np.int64)
-        self.details_type = quant.scalar(Q.DETAILS_TYPE).astype(np.int64)
-        for row, error in quant.errors.items():  # a broken quantization breaks its tensor
-            rows.errors.setdefault(row, error)
-            rows.broken[row] = True
-
-    @property
-    def names(self) -> list[bytes | None]:
-        """Every tensor's stored name (None where absent), read on first use."""
-        if self._names is None:
-            data = self.fb.data
-            self._names = [None if n < 0 else bytes(data[s:s + n]) for s, n in
-                           zip(self.name_start.tolist(), self.name_count.tolist())]
-        return self._names
-
-    def error(self, index: int) -> InvalidModelError | None:
-        """Why tensor ``index`` cannot be read, or None."""
-        return self.rows.errors.get(index) if self.rows.broken[index] else None
-
-    def first_error(self) -> InvalidModelError | None:
-        """The error of the first unreadable tensor, or None."""
-        broken = np.flatnonzero(self.rows.broken)
-        return self.rows.errors[int(broken[0])] if len(broken) else None
-
-    def table(self, index: int) -> Table:
-        return self.rows.table(index)
-
-    def array(self, start: int, count: int, kind: str) -> np.ndarray | None:
-        """A read-only view of ``count`` values of ``kind`` at ``start`` (None: count < 0)."""
-        if count < 0:
-            return None
-        size = np.dtype(kind).itemsize
-        if start % size == 0:
-            found: np.ndarray = self.fb._view(kind)[start // size:start // size + count]
-            return found
-        return np.frombuffer(self.fb.data, np.dtype(kind).newbyteorder("<"), count, start)
-
-    def shape(self, index: int) -> np.ndarray:
-        found = self.array(int(self.shape_start[index]), int(self.shape_count[index]), "i4")
-        return _EMPTY_I32 if found is None else found
-
-
-class BufferColumns:
-    """Every entry of ``Model.buffers`` as numpy columns (internal).
-
-    Whether a buffer holds data is decided from the Buffer tables alone: the presence of the
-    ``data`` field and ``offset``; the data itself, its length prefix included, is not read.
-    """
-
-    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at")
-
-    def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
-        if vector is None:
-            vector = TableVector(fb, 0, 0, "buffers")
-        self.rows = rows = Columns.of_vector(vector)
-        self.count = len(rows)
-        self._data_at = rows.field(S.Buffer.DATA.voffset, 4, S.Buffer.DATA.name)
-        self.has_data = self._data_at != 0
-        self.offset = rows.scalar(S.Buffer.OFFSET)
-        self.size = rows.scalar(S.Buffer.SIZE)
-
-    def at(self, column: np.ndarray, buffers: np.ndarray) -> np.ndarray:
-        """``column`` for many buffer indices; 0 for index 0 and for out-of-range ones."""
-        valid = (buffers > 0) & (buffers < self.count)
-        found = np.zeros(len(buffers), column.dtype)
-        found[valid] = column[buffers[valid]]
-        return found
-
-    def holds_data(self, buffers: np.ndarray) -> np.ndarray:
-        """For buffer indices (0 and out-of-range allowed): whether each one has data."""
-        holds: np.ndarray = self.at(self.has_data, buffers) | (self.at(self.offset, buffers) > 1)
-        return holds
-
-    def data_sizes(self, buffers: np.ndarray) -> np.ndarray:
-        """Byte sizes of the data of buffers that hold data (reads inline length prefixes)."""
-        index = np.asarray(buffers, np.int64)
-        inline = self.has_data[index]
-        sizes = self.size[index].astype(np.int64)
-        if inline.any():
-            starts, counts = self.rows.vectors(S.Buffer.DATA)
-            sizes[inline] = counts[index[inline]]
-        return sizes
-
-
 class Tensor:
     """One tensor of a subgraph, read from the file on access."""
 
@@ -573,12 +449,17 @@ class Tensor:
             raise ValueError(f"tensor {self.index} ({self.name!r}) has no constant data")
         sparsity = self.sparsity
         info = type_info(self.type)
+        where = f"subgraphs[{self.subgraph_index}].tensors[{self.index}]"
+        shape = tuple(self.shape.tolist())
+        size = self._model.size
         if sparsity is None or (info is not None and info.bits == 0):
-            return _decode_values(self, data, stored_only=False)
-        stored = _decode_values(self, data, stored_only=True)
+            return decode_values(data, self.type, shape, self.index, where, size,
+                                 stored_only=False)
+        stored = decode_values(data, self.type, shape, self.index, where, size,
+                               stored_only=True)
         if not dense:
             return stored
-        return _densify(self, stored, sparsity)
+        return densify_sparsity(stored, list(shape), sparsity, f"{where}.sparsity", size)
 
     def dequantize(self) -> np.ndarray:
         """float32 values of a quantized constant, ``(q - zero_point) * scale``.
@@ -620,88 +501,6 @@ class Tensor:
     def __repr__(self) -> str:
         return (f"Tensor({self.index}, {self.name!r}, {self.type_name}, "
                 f"shape={self.shape.tolist()})")
-
-
-def _element_type(tensor: Tensor) -> np.dtype[Any]:
-    """The numpy dtype that holds one value of the tensor's type (ml_dtypes where needed)."""
-    tensor_type = tensor.type
-    info = type_info(tensor_type)
-    if info is None:
-        raise InvalidModelError(f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]: "
-                                f"unknown type {tensor_type}")
-    if info.numpy is not None:
-        return info.numpy
-    if info.bits == 0:
-        return np.dtype(object)
-    try:
-        import ml_dtypes  # optional: BFLOAT16 and FLOAT8 values
-    except ImportError:
-        raise ValueError(f"tensor {tensor.index}: {info.name} values need the ml_dtypes "
-                         "package (pip install ml_dtypes); Tensor.data has the raw bytes"
-                         ) from None
-    names = {"BFLOAT16": "bfloat16", "FLOAT8_E4M3FN": "float8_e4m3fn",
-             "FLOAT8_E5M2": "float8_e5m2"}
-    found: np.dtype[Any] = np.dtype(getattr(ml_dtypes, names[info.name]))
-    return found
-
-
-def _decode_values(tensor: Tensor, data: memoryview, *, stored_only: bool) -> np.ndarray:
-    """Decode a constant's bytes: in its shape, or (``stored_only``) every stored value, 1-D."""
-    info = type_info(tensor.type)
-    dtype = _element_type(tensor)
-    shape = tuple(tensor.shape.tolist())
-    where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
-    if not stored_only:
-        check_array_shape(shape, where)
-    elements = -1 if stored_only else int(np.prod(shape, dtype=object))
-    if info is not None and info.bits == 0:
-        check_allocation(8 * elements, tensor._model.size, where)
-        found = decode_strings(data, elements, where)
-        values = np.empty(len(found), dtype=object)
-        values[:] = found
-        return values.reshape(shape)
-    if info is not None and info.bits < 8:
-        per_byte = 8 // info.bits
-        total = len(data) * per_byte if stored_only else elements
-        if len(data) * per_byte < total:
-            raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
-                                    f"{info.name} values")
-        unpacked = unpack_int(data, info.bits, info.name != "UINT4", total)
-        unpacked.flags.writeable = False
-        return unpacked if stored_only else unpacked.reshape(shape)
-    if stored_only:
-        return np.frombuffer(data, dtype, len(data) // dtype.itemsize)
-    if elements * dtype.itemsize > len(data):
-        raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {elements} "
-                                f"values of {dtype.itemsize} bytes")
-    return np.frombuffer(data, dtype, elements).reshape(shape)
-
-
-def _densify(tensor: Tensor, stored: np.ndarray, sparsity: Sparsity) -> np.ndarray:
-    where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}].sparsity"
-    if sparsity.traversal_order is None or sparsity.dim_metadata is None:
-        raise InvalidModelError(f"{where}: traversal_order or dim_metadata is missing")
-    dims: list[dict[str, Any]] = []
-    for i, dim in enumerate(sparsity.dim_metadata):
-        if dim.format == 0:
-            dims.append({"format": 0, "dense_size": dim.dense_size})
-        elif dim.format == 1 and dim.array_segments is not None and dim.array_indices is not None:
-            dims.append({"format": 1, "array_segments": dim.array_segments.tolist(),
-                         "array_indices": dim.array_indices.tolist()})
-        else:
-            raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
-    block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
-    shape = tensor.shape.tolist()
-    check_array_shape(shape, where)
-    check_allocation(int(np.prod(shape, dtype=object)) * stored.dtype.itemsize,
-                     tensor._model.size, where)
-    try:
-        dense = densify(stored, tensor.shape.tolist(), sparsity.traversal_order.tolist(),
-                        block_map, dims)
-    except InvalidModelError as error:
-        raise InvalidModelError(f"{where}: {error}") from None
-    dense.flags.writeable = False
-    return dense
 
 
 class OperatorCode:
@@ -1026,97 +825,3 @@ class Model:
         where = f"{self.path!r}, " if self.path else ""
         return (f"Model({where}{self.size} bytes, version {self.version}, "
                 f"{len(self.subgraphs)} subgraphs)")
-
-
-# --------------------------------------------------------------------------------------------
-# Opening a model
-
-
-def _look_alike(head: bytes, size: int) -> str:
-    """Name what a file that is not a TFLite flatbuffer seems to be."""
-    text = head.lstrip()[:64].lower()
-    if size == 0:
-        return "the file is empty"
-    if head.startswith(b"version https://git-lfs"):
-        return "this is a Git LFS pointer file, not the model: fetch it with `git lfs pull`"
-    if head.startswith(b"GGUF"):
-        return "this is a GGUF file (llama.cpp), not a TFLite model"
-    if head.startswith(b"PK\x03\x04"):
-        return "this is a zip archive, not a TFLite model"
-    if text.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
-        return "this is an HTML/XML page (a failed download?), not a TFLite model"
-    if len(head) >= 12 and head[8:12] == S.FILE_IDENTIFIER:
-        return ("this is a size-prefixed flatbuffer: drop the first 4 bytes "
-                "(the runtime does not accept the prefix)")
-    if _onnx_like(head):
-        return "this looks like an ONNX protobuf, not a TFLite model"
-    if len(head) >= 8:
-        found = head[4:8]
-        return f"the file identifier is {found!r}, not {S.FILE_IDENTIFIER!r}"
-    return "too short to hold a FlatBuffer header"
-
-
-# An ONNX ModelProto opens with field 1 (ir_version, a small varint: tag 0x08) followed by
-# another of its fields: producer_name 0x12, producer_version 0x1a, domain 0x22,
-# model_version 0x28, doc_string 0x32, graph 0x3a, opset_import 0x42.
-_ONNX_NEXT_TAGS = frozenset(b"\x12\x1a\x22\x28\x32\x3a\x42")
-
-
-def _onnx_like(head: bytes) -> bool:
-    return (len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 20
-            and head[2] in _ONNX_NEXT_TAGS) or (head[:1] == b"\x08" and b"onnx" in head.lower())
-
-
-def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
-                 mapping: mmap.mmap | None) -> Model:
-    fb = FlatBuffer(data)  # type: ignore[arg-type]
-    if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
-        what = _look_alike(bytes(fb.data[:256]), fb.size)
-        raise InvalidModelError(f"{path or 'model'}: not a TFLite model: {what}")
-    return Model(fb, path, mapping)
-
-
-def load(source: Source) -> Model:
-    """Open a ``.tflite`` model from a path or from bytes, without reading tensor data.
-
-    ``source`` is a path (``str`` or ``os.PathLike``), a URL that fsspec reads
-    (``https://``, ``s3://``, ``hf://``..., with the ``remote`` extra) or a ``bytes``,
-    ``bytearray`` or ``memoryview``. A path is memory-mapped; a URL is read by byte ranges,
-    its structure on opening and each buffer's contents when they are first read. Raises
-    :class:`InvalidModelError` when the bytes are not a TFLite model, and the ordinary
-    ``OSError`` subclasses for paths that cannot be opened (one-line network faults too).
-    """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return _from_buffer(source, None, None)
-    path = os.fspath(source)
-    if not isinstance(path, str):
-        raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-    if is_url(path):
-        return _from_url(path)
-    mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
-    if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
-    if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
-        raise OSError(errno.EINVAL, "not a regular file", path)
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size == 0:
-            raise InvalidModelError(f"{path}: not a TFLite model: the file is empty")
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    need = advise(mapping)
-    model = _from_buffer(mapping, path, mapping)
-    if need is not None:
-        model._fb.need = need
-    return model
-
-
-def _from_url(url: str) -> Model:
-    """A model read by byte ranges (the ``remote`` extra): structure now, buffers on demand."""
-    from ._remote import open_url
-
-    remote = open_url(url)
-    if not remote.size:
-        raise InvalidModelError(f"{url}: not a TFLite model: the file is empty")
-    model = _from_buffer(remote.map, url, remote.map)
-    model._fb.need = remote.need
-    return model

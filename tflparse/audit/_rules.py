@@ -1,56 +1,28 @@
-"""Audit rules: quantization and loadability problems found by reading a model, not running it.
-
-Each rule is one small function registered with :func:`rule`, which gives it a stable id, a
-severity and a one-line summary; :data:`RULES` is the table of all of them, in the order they
-run. A rule receives a :class:`Context` (the model plus facts computed once: readable tensors,
-operators, LiteRT's construction result) and yields ``(Location, message)`` pairs.
-:func:`audit_model` runs every rule; a rule that meets a malformed part of the model (any
-``ValueError``, which includes :class:`InvalidModelError`) becomes one error finding of that
-rule instead of a traceback.
+"""The audit's rules, in the order they run: loadability, buffers, quantization parameters,
+weights and activations, operators, and what LiteRT's details calls report.
 
 The quantization rules follow the TFLite 8-bit and 16x8 quantization specification
 (https://ai.google.dev/edge/litert/models/quantization_spec): int8 weights are symmetric
 (zero point 0), int16 activations are symmetric, bias scale = input scale x weight scale,
 LOGISTIC/SOFTMAX outputs have a fixed scale and zero point.
-
->>> import tflparse
->>> from tflparse.audit import audit_model
->>> [f.rule for f in audit_model(tflparse.load("fixtures/mnist_int8.tflite"))]
-[]
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 
-from ._dtypes import integer_range, type_info
-from ._errors import InvalidModelError
-from ._litert import Constructed, bytes_required, construct
-from ._schema import BuiltinOperator, QuantizationDetails, TensorType
-from .interpreter import Interpreter
-from .model import BlockwiseQuantization, Model, Quantization, Tensor, load
-
-__all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
-           "FileReport", "audit_model", "audit_path"]
-
-#: severities from the least to the most serious
-SEVERITIES = ("info", "warning", "error")
+from .._construction import bytes_required
+from .._dtypes import integer_range, type_info
+from .._errors import InvalidModelError
+from .._schema import BuiltinOperator, QuantizationDetails, TensorType
+from ..interpreter import Interpreter
+from ..model import BlockwiseQuantization
+from ._registry import BOUNDARY_OPS, WEIGHT_OPS, Context, Hit, Location, TensorFacts, rule
 
 _B = BuiltinOperator
-#: the weight and bias operand positions of the operators whose bias scale is checked
-_WEIGHT_OPS: dict[int, tuple[int, int, int]] = {  # builtin -> (input, weights, bias)
-    _B.CONV_2D: (0, 1, 2),
-    _B.DEPTHWISE_CONV_2D: (0, 1, 2),
-    _B.FULLY_CONNECTED: (0, 1, 2),
-    _B.CONV_3D: (0, 1, 2),
-    _B.TRANSPOSE_CONV: (2, 1, 3),  # (output_shape, weights, input, bias)
-}
 #: quantized integer types whose zero points must fit the type
 _ZP_RANGE: dict[int, tuple[int, int]] = {
     t: integer_range(t) for t in (TensorType.INT8, TensorType.UINT8, TensorType.INT16,
@@ -69,243 +41,10 @@ _FIXED_OUTPUT: dict[tuple[int, int, int], tuple[float, int]] = {
     (BuiltinOperator.SOFTMAX, _I8, _I16): (1 / 65536, -32768),
     (BuiltinOperator.SOFTMAX, _I16, _I16): (1 / 32768, 0),
 }
-_ACTIVATION_TYPES = frozenset({TensorType.INT8, TensorType.UINT8, TensorType.INT16})
-_BOUNDARY_OPS = frozenset({_B.QUANTIZE, _B.DEQUANTIZE})
 _BIAS_RTOL = 1e-3
 _FIXED_RTOL = 1e-3
 _F16_TINY = 2.0 ** -14
 _F32_TINY = float(np.finfo(np.float32).tiny)
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where a finding is; every field is optional (None: not applicable)."""
-
-    subgraph: int | None = None
-    tensor: int | None = None
-    tensor_name: str | None = None
-    operator: int | None = None
-    buffer: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"subgraph": self.subgraph, "tensor": self.tensor,
-                "tensor_name": self.tensor_name, "operator": self.operator,
-                "buffer": self.buffer}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: a rule id, its severity, where, and a message that ends with a hint."""
-
-    rule: str
-    severity: str
-    location: Location
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity,
-                "location": self.location.to_json(), "message": self.message}
-
-
-Hit = tuple[Location, str]
-Check = Callable[["Context"], Iterator[Hit]]
-
-
-class Rule(NamedTuple):
-    id: str
-    severity: str
-    summary: str
-    check: Check
-
-
-#: every rule, by id, in the order they run
-RULES: dict[str, Rule] = {}
-
-
-def rule(rule_id: str, severity: str, summary: str) -> Callable[[Check], Check]:
-    """Register the decorated function as rule ``rule_id`` (the one place a rule is added)."""
-    if severity not in SEVERITIES:
-        raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
-
-    def register(check: Check) -> Check:
-        if rule_id in RULES:
-            raise ValueError(f"rule {rule_id!r} is registered twice")
-        RULES[rule_id] = Rule(rule_id, severity, summary, check)
-        return check
-    return register
-
-
-# --------------------------------------------------------------------------------------------
-# Facts computed once per model
-
-
-@dataclass(frozen=True)
-class TensorFacts:
-    """What the rules need of one readable tensor."""
-
-    subgraph: int
-    index: int
-    name: str
-    type: int
-    shape: tuple[int, ...]
-    constant: bool
-    tensor: Tensor
-    quantization: Quantization | None
-    #: affine parameters (None unless the tensor has a non-empty scale and no details union)
-    scale: np.ndarray | None
-    zero_point: np.ndarray | None
-
-    def at(self, operator: int | None = None) -> Location:
-        return Location(self.subgraph, self.index, self.name, operator)
-
-    @property
-    def affine(self) -> bool:
-        return self.scale is not None
-
-    @property
-    def type_name(self) -> str:
-        info = type_info(self.type)
-        return info.name if info is not None else f"type {self.type}"
-
-
-@dataclass(frozen=True)
-class OperatorFacts:
-    index: int
-    builtin: int | None  # None for custom operators and unknown opcode indices
-    name: str
-    inputs: list[int]
-    outputs: list[int]
-
-
-def _facts(tensor: Tensor, subgraph: int) -> TensorFacts:
-    q = tensor.quantization
-    scale = zero_point = None
-    if q is not None and q.details_type not in (QuantizationDetails.BlockwiseQuantization,
-                                                QuantizationDetails.MultiAxisQuantization):
-        stored = q.scale
-        if stored is not None and len(stored):
-            scale = stored
-            zero_point = q.zero_point
-    return TensorFacts(subgraph, tensor.index, tensor.name, int(tensor.type),
-                       tuple(tensor.shape.tolist()), tensor.is_constant, tensor, q, scale,
-                       zero_point)
-
-
-class Context:
-    """A model and the facts the rules share, each computed on first use."""
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        #: (subgraph, tensor index, message) of tensors the model view cannot read
-        self.unreadable: list[tuple[int, int, str]] = []
-
-    @cached_property
-    def tensors(self) -> list[list[TensorFacts]]:
-        """The readable tensors of every subgraph (unreadable ones go to ``unreadable``)."""
-        result = []
-        for si, subgraph in enumerate(self.model.subgraphs):
-            found = []
-            for ti in range(len(subgraph.tensors)):
-                try:
-                    found.append(_facts(subgraph.tensors[ti], si))
-                except InvalidModelError as error:
-                    self.unreadable.append((si, ti, str(error)))
-            result.append(found)
-        return result
-
-    def tensor(self, subgraph: int, index: int) -> TensorFacts | None:
-        """A readable tensor by its index in the file, or None."""
-        return self.by_index[subgraph].get(index)
-
-    @cached_property
-    def by_index(self) -> list[dict[int, TensorFacts]]:
-        return [{t.index: t for t in tensors} for tensors in self.tensors]
-
-    @cached_property
-    def operators(self) -> list[list[OperatorFacts]]:
-        codes = self.model.operator_codes
-        result = []
-        for subgraph in self.model.subgraphs:
-            found = []
-            for op in subgraph.operators:
-                builtin: int | None = None
-                name = f"opcode {op.opcode_index}?"
-                if 0 <= op.opcode_index < len(codes):
-                    code = codes[op.opcode_index]
-                    name = code.name
-                    if not code.is_custom:
-                        builtin = code.builtin_code
-                found.append(OperatorFacts(op.index, builtin, name, op.inputs.tolist(),
-                                           op.outputs.tolist()))
-            result.append(found)
-        return result
-
-    @cached_property
-    def construction(self) -> Constructed | InvalidModelError:
-        """LiteRT's construction result, or the error with its refusal message."""
-        try:
-            return construct(self.model)
-        except InvalidModelError as error:
-            return error
-
-    @cached_property
-    def integer_model(self) -> bool:
-        """Whether some operator other than QUANTIZE/DEQUANTIZE computes on quantized
-        int8/uint8/int16 activations (constants do not count: hybrid models are not integer)."""
-        for si, ops in enumerate(self.operators):
-            for op in ops:
-                if op.builtin in _BOUNDARY_OPS:
-                    continue
-                for t in self.operands(si, op):
-                    if not t.constant and t.affine and t.type in _ACTIVATION_TYPES:
-                        return True
-        return False
-
-    def operands(self, subgraph: int, op: OperatorFacts) -> Iterator[TensorFacts]:
-        """The readable tensors an operator reads and writes."""
-        for index in op.inputs + op.outputs:
-            found = self.tensor(subgraph, index) if index >= 0 else None
-            if found is not None:
-                yield found
-
-    def operand(self, subgraph: int, op: OperatorFacts, position: int,
-                outputs: bool = False) -> TensorFacts | None:
-        indices = op.outputs if outputs else op.inputs
-        if position >= len(indices) or indices[position] < 0:
-            return None
-        return self.tensor(subgraph, indices[position])
-
-    @cached_property
-    def weights(self) -> set[tuple[int, int]]:
-        """(subgraph, tensor) of the weight operands of conv and fully-connected operators."""
-        found = set()
-        for si, ops in enumerate(self.operators):
-            for op in ops:
-                if op.builtin in _WEIGHT_OPS:
-                    weights = self.operand(si, op, _WEIGHT_OPS[op.builtin][1])
-                    if weights is not None:
-                        found.add((si, weights.index))
-        return found
-
-    @cached_property
-    def int8_softmax_outputs(self) -> set[tuple[int, int]]:
-        """(subgraph, tensor) of int16 outputs of SOFTMAX operators with int8 input."""
-        found = set()
-        for si, ops in enumerate(self.operators):
-            for op in ops:
-                x = self.operand(si, op, 0)
-                out = self.operand(si, op, 0, outputs=True)
-                if (op.builtin == BuiltinOperator.SOFTMAX and x is not None and out is not None
-                        and x.type == TensorType.INT8 and out.type == TensorType.INT16):
-                    found.add((si, out.index))
-        return found
-
-    def all_tensors(self) -> Iterator[TensorFacts]:
-        for tensors in self.tensors:
-            yield from tensors
-
-    def affine_tensors(self) -> Iterator[TensorFacts]:
-        return (t for t in self.all_tensors() if t.affine)
 
 
 def _channels(mask: np.ndarray, total: int) -> str:
@@ -536,9 +275,9 @@ def _int16_activation_zero_point(ctx: Context) -> Iterator[Hit]:
 def _bias_scale(ctx: Context) -> Iterator[Hit]:
     for si, ops in enumerate(ctx.operators):
         for op in ops:
-            if op.builtin not in _WEIGHT_OPS:
+            if op.builtin not in WEIGHT_OPS:
                 continue
-            at_input, at_weights, at_bias = _WEIGHT_OPS[op.builtin]
+            at_input, at_weights, at_bias = WEIGHT_OPS[op.builtin]
             x = ctx.operand(si, op, at_input)
             w = ctx.operand(si, op, at_weights)
             bias = ctx.operand(si, op, at_bias)
@@ -618,7 +357,7 @@ def _float_op(ctx: Context) -> Iterator[Hit]:
         return
     for si, ops in enumerate(ctx.operators):
         for op in ops:
-            if op.builtin in _BOUNDARY_OPS:
+            if op.builtin in BOUNDARY_OPS:
                 continue
             floats = [t for t in ctx.operands(si, op)
                       if not t.constant and t.type == TensorType.FLOAT32]
@@ -744,61 +483,3 @@ def _io_details_error(ctx: Context) -> Iterator[Hit]:
             yield Location(0), (f"get_{kind[:-1]}_details() raises {type(error).__name__}: "
                                 f"{error}. Hint: an index of -1, a non-UTF-8 name or a "
                                 "BFLOAT16 tensor in the list causes this")
-
-
-# --------------------------------------------------------------------------------------------
-# Running the rules
-
-
-def audit_model(model: Model, rules: list[str] | None = None) -> list[Finding]:
-    """Run the rules (all, or those named) on a model; never raises for a malformed model."""
-    ctx = Context(model)
-    findings: list[Finding] = []
-    for rule_id, entry in RULES.items():
-        if rules is not None and rule_id not in rules:
-            continue
-        try:
-            for location, message in entry.check(ctx):
-                findings.append(Finding(rule_id, entry.severity, location, message))
-        except ValueError as error:  # InvalidModelError and the view's other ValueErrors
-            findings.append(Finding(rule_id, "error", Location(),
-                                    f"the rule could not finish: {error}. Hint: the model is "
-                                    "malformed where this rule reads it"))
-    return findings
-
-
-class FileReport(NamedTuple):
-    """The audit of one file: findings, or ``error`` when the file could not be read."""
-
-    path: str
-    findings: list[Finding]
-    error: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "findings": [f.to_json() for f in self.findings],
-                "error": self.error}
-
-
-def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> FileReport:
-    """Audit one file; unreadable files give a report with ``error`` set, never an exception."""
-    name = os.fspath(path)
-    try:
-        model = load(name)
-    except (InvalidModelError, OSError) as error:
-        return FileReport(name, [], _describe(error, name))
-    try:
-        return FileReport(name, audit_model(model, rules), None)
-    except OSError as error:  # a network fault while reading a buffer: no partial record
-        return FileReport(name, [], _describe(error, name))
-    finally:
-        model.close()
-
-
-def _describe(error: Exception, path: str) -> str:
-    """Why ``path`` could not be read, without repeating the path the report names."""
-    if isinstance(error, OSError) and error.strerror:
-        named = error.filename is not None and os.fspath(error.filename) != path
-        return f"{error.strerror}: {error.filename}" if named else error.strerror
-    text = str(error)
-    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
-

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _kernels
+from ._columns import TensorColumns
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
 from ._schema import (
@@ -30,15 +31,7 @@ from ._schema import (
     TensorType,
 )
 from ._verify import verify
-from .model import (
-    Model,
-    MultiAxisQuantization,
-    Operator,
-    Quantization,
-    Subgraph,
-    Tensor,
-    TensorColumns,
-)
+from .model import Model, MultiAxisQuantization, Operator, Quantization, Subgraph, Tensor
 
 __all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
            "bytes_required", "UNSIZED_TYPES"]

@@ -1,10 +1,11 @@
-"""Decoding tensor bytes: packed integers, TFLite string buffers, sparse tensors.
+"""Decoding tensor bytes into values: packed integers, TFLite string buffers, sparse tensors.
 
-Pure functions on bytes and arrays; they know nothing of the model file. Packed types store
+Functions on bytes, arrays and plain arguments; they never reach back into the model view
+(which calls them from ``Tensor.to_array``). Packed types store
 several values per byte, lowest bits first: INT4/UINT4 two per byte (low nibble first), INT2
 four per byte (least significant pair first), as the runtime unpacks them.
 
->>> from tflparse.data import unpack_int
+>>> from tflparse._values import unpack_int
 >>> unpack_int(bytes([0x8F, 0x07]), bits=4, signed=True, count=3).tolist()
 [-1, -8, 7]
 >>> unpack_int(bytes([0xE4, 0x01]), bits=2, signed=True, count=5).tolist()
@@ -15,13 +16,18 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._dtypes import type_info
 from ._errors import InvalidModelError
 
-__all__ = ["unpack_int", "pack_int", "decode_strings", "densify", "check_allocation"]
+if TYPE_CHECKING:
+    from .model import Sparsity
+
+__all__ = ["unpack_int", "pack_int", "decode_strings", "densify", "check_allocation",
+           "check_array_shape", "element_type", "decode_values", "densify_sparsity"]
 
 #: arrays built from a file's claims (not its bytes) may use at most this much, or 64 times
 #: the file's size if that is larger, so a hostile file cannot exhaust memory
@@ -211,3 +217,91 @@ def _place(dense: np.ndarray, values: np.ndarray, position: list[int], coords: l
                                 f"{list(dense.shape)}")
     dense[tuple(index)] = values[position[0]]
     position[0] += 1
+
+
+def element_type(tensor_type: int, index: int, where: str) -> np.dtype[Any]:
+    """The numpy dtype that holds one value of ``tensor_type`` (ml_dtypes where needed).
+
+    ``index`` and ``where`` (the tensor's dotted path) name the tensor in errors.
+    """
+    info = type_info(tensor_type)
+    if info is None:
+        raise InvalidModelError(f"{where}: unknown type {tensor_type}")
+    if info.numpy is not None:
+        return info.numpy
+    if info.bits == 0:
+        return np.dtype(object)
+    try:
+        import ml_dtypes  # optional: BFLOAT16 and FLOAT8 values
+    except ImportError:
+        raise ValueError(f"tensor {index}: {info.name} values need the ml_dtypes "
+                         "package (pip install ml_dtypes); Tensor.data has the raw bytes"
+                         ) from None
+    names = {"BFLOAT16": "bfloat16", "FLOAT8_E4M3FN": "float8_e4m3fn",
+             "FLOAT8_E5M2": "float8_e5m2"}
+    found: np.dtype[Any] = np.dtype(getattr(ml_dtypes, names[info.name]))
+    return found
+
+
+def decode_values(data: memoryview, tensor_type: int, shape: tuple[int, ...], index: int,
+                  where: str, file_size: int, *, stored_only: bool) -> np.ndarray:
+    """Decode a constant's bytes: in ``shape``, or (``stored_only``) every stored value, 1-D.
+
+    ``index`` and ``where`` name the tensor in errors; ``file_size`` bounds what a string
+    buffer may make us allocate.
+    """
+    info = type_info(tensor_type)
+    dtype = element_type(tensor_type, index, where)
+    if not stored_only:
+        check_array_shape(shape, where)
+    elements = -1 if stored_only else int(np.prod(shape, dtype=object))
+    if info is not None and info.bits == 0:
+        check_allocation(8 * elements, file_size, where)
+        found = decode_strings(data, elements, where)
+        values = np.empty(len(found), dtype=object)
+        values[:] = found
+        return values.reshape(shape)
+    if info is not None and info.bits < 8:
+        per_byte = 8 // info.bits
+        total = len(data) * per_byte if stored_only else elements
+        if len(data) * per_byte < total:
+            raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
+                                    f"{info.name} values")
+        unpacked = unpack_int(data, info.bits, info.name != "UINT4", total)
+        unpacked.flags.writeable = False
+        return unpacked if stored_only else unpacked.reshape(shape)
+    if stored_only:
+        return np.frombuffer(data, dtype, len(data) // dtype.itemsize)
+    if elements * dtype.itemsize > len(data):
+        raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {elements} "
+                                f"values of {dtype.itemsize} bytes")
+    return np.frombuffer(data, dtype, elements).reshape(shape)
+
+
+def densify_sparsity(stored: np.ndarray, shape: list[int], sparsity: Sparsity, where: str,
+                     file_size: int) -> np.ndarray:
+    """The dense, read-only array of a sparse constant from its stored values.
+
+    ``where`` is the sparsity's dotted path for errors; ``file_size`` bounds the allocation.
+    """
+    if sparsity.traversal_order is None or sparsity.dim_metadata is None:
+        raise InvalidModelError(f"{where}: traversal_order or dim_metadata is missing")
+    dims: list[dict[str, Any]] = []
+    for i, dim in enumerate(sparsity.dim_metadata):
+        if dim.format == 0:
+            dims.append({"format": 0, "dense_size": dim.dense_size})
+        elif dim.format == 1 and dim.array_segments is not None and dim.array_indices is not None:
+            dims.append({"format": 1, "array_segments": dim.array_segments.tolist(),
+                         "array_indices": dim.array_indices.tolist()})
+        else:
+            raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
+    block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
+    check_array_shape(shape, where)
+    check_allocation(int(np.prod(shape, dtype=object)) * stored.dtype.itemsize,
+                     file_size, where)
+    try:
+        dense = densify(stored, shape, sparsity.traversal_order.tolist(), block_map, dims)
+    except InvalidModelError as error:
+        raise InvalidModelError(f"{where}: {error}") from None
+    dense.flags.writeable = False
+    return dense

@@ -1,0 +1,95 @@
+"""Audit rules: quantization and loadability problems found by reading a model, not running it.
+
+Each rule is one small function registered with :func:`rule`, which gives it a stable id, a
+severity and a one-line summary; :data:`RULES` is the table of all of them, in the order they
+run. A rule receives a :class:`Context` (the model plus facts computed once: readable tensors,
+operators, LiteRT's construction result) and yields ``(Location, message)`` pairs.
+:func:`audit_model` runs every rule; a rule that meets a malformed part of the model (any
+``ValueError``, which includes :class:`InvalidModelError`) becomes one error finding of that
+rule instead of a traceback.
+
+The registry and the shared facts are in ``_registry``; the rules in ``_rules`` (following the
+TFLite 8-bit and 16x8 quantization specification).
+
+>>> import tflparse
+>>> from tflparse.audit import audit_model
+>>> [f.rule for f in audit_model(tflparse.load("fixtures/mnist_int8.tflite"))]
+[]
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, NamedTuple
+
+from .._errors import InvalidModelError
+from .._loading import load
+from ..model import Model
+from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
+
+# The rule modules, imported in the order their rules run (importing one registers its
+# rules). A new rule module is a new file in this package plus one import line here.
+# isort: off
+from . import _rules  # noqa: F401
+# isort: on
+
+__all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
+           "FileReport", "audit_model", "audit_path"]
+
+
+# --------------------------------------------------------------------------------------------
+# Running the rules
+
+
+def audit_model(model: Model, rules: list[str] | None = None) -> list[Finding]:
+    """Run the rules (all, or those named) on a model; never raises for a malformed model."""
+    ctx = Context(model)
+    findings: list[Finding] = []
+    for rule_id, entry in RULES.items():
+        if rules is not None and rule_id not in rules:
+            continue
+        try:
+            for location, message in entry.check(ctx):
+                findings.append(Finding(rule_id, entry.severity, location, message))
+        except ValueError as error:  # InvalidModelError and the view's other ValueErrors
+            findings.append(Finding(rule_id, "error", Location(),
+                                    f"the rule could not finish: {error}. Hint: the model is "
+                                    "malformed where this rule reads it"))
+    return findings
+
+
+class FileReport(NamedTuple):
+    """The audit of one file: findings, or ``error`` when the file could not be read."""
+
+    path: str
+    findings: list[Finding]
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "findings": [f.to_json() for f in self.findings],
+                "error": self.error}
+
+
+def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> FileReport:
+    """Audit one file; unreadable files give a report with ``error`` set, never an exception."""
+    name = os.fspath(path)
+    try:
+        model = load(name)
+    except (InvalidModelError, OSError) as error:
+        return FileReport(name, [], _describe(error, name))
+    try:
+        return FileReport(name, audit_model(model, rules), None)
+    except OSError as error:  # a network fault while reading a buffer: no partial record
+        return FileReport(name, [], _describe(error, name))
+    finally:
+        model.close()
+
+
+def _describe(error: Exception, path: str) -> str:
+    """Why ``path`` could not be read, without repeating the path the report names."""
+    if isinstance(error, OSError) and error.strerror:
+        named = error.filename is not None and os.fspath(error.filename) != path
+        return f"{error.strerror}: {error.filename}" if named else error.strerror
+    text = str(error)
+    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
+

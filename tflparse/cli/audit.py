@@ -1,0 +1,162 @@
+"""``tflparse audit PATH...``: run the audit rules on files and folders.
+
+One line per finding (or JSON Lines with ``--json``) and a summary. Exit 2 if an input could
+not be read, else 1 if a finding is at or above ``--fail-on``, else 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_path
+from ._text import UsageError, ellipsize, escape, jsonable, write_table
+
+__all__ = ["add_parser", "run"]
+
+DEFAULT_PATTERNS = ("*.tflite", "*.bin")
+
+
+def _jobs(text: str) -> int:
+    """``--jobs``: a count of worker threads, 0 for one per CPU."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+
+def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | FileReport]:
+    """Files to audit in a stable order, or ready-made reports for paths that fail."""
+    for path in paths:
+        if os.path.isdir(path):
+            errors: list[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=errors.append):
+                dirs.sort()
+                for name in sorted(files):
+                    if any(fnmatch.fnmatch(name, p) for p in patterns):
+                        yield os.path.join(root, name)
+            for error in errors:
+                yield FileReport(error.filename or path, [], _oserror(error))
+        elif os.path.lexists(path):
+            yield path
+        else:
+            yield FileReport(path, [], "No such file or directory")
+
+
+def _oserror(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _reports(items: list[str | FileReport], jobs: int) -> Iterator[FileReport]:
+    """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``."""
+    paths = [item for item in items if isinstance(item, str)]
+    if jobs > 1 and len(paths) > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            results = pool.map(audit_path, paths, chunksize=1)
+            yield from _merge(items, results)
+    else:
+        yield from _merge(items, map(audit_path, paths))
+
+
+def _merge(items: list[str | FileReport], results: Iterator[FileReport]
+           ) -> Iterator[FileReport]:
+    for item in items:
+        yield next(results) if isinstance(item, str) else item
+
+
+def _location(finding: Finding) -> str:
+    loc = finding.location
+    parts = []
+    if loc.subgraph is not None:
+        parts.append(f"subgraph {loc.subgraph}")
+    if loc.operator is not None:
+        parts.append(f"operator {loc.operator}")
+    if loc.tensor is not None:
+        name = f" '{ellipsize(escape(loc.tensor_name), 40)}'" if loc.tensor_name else ""
+        parts.append(f"tensor {loc.tensor}{name}")
+    if loc.buffer is not None:
+        parts.append(f"buffer {loc.buffer}")
+    return f" [{', '.join(parts)}]" if parts else ""
+
+
+def _write_report(out: TextIO, report: FileReport) -> None:
+    path = escape(report.path)
+    for finding in report.findings:
+        out.write(f"{path}: {finding.severity}: {finding.rule}{_location(finding)}: "
+                  f"{escape(finding.message)}\n")
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    if args.list_rules:
+        write_table(out, ("rule", "severity", "what it finds"),
+                     [(r.id, r.severity, r.summary) for r in RULES.values()],
+                     (28, 8, 200), indent="")
+        return 0
+    if not args.paths:
+        raise UsageError("audit needs at least one PATH (a file or a folder)")
+    items = list(_collect(args.paths, args.pattern or DEFAULT_PATTERNS))
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    total = sum(isinstance(item, str) for item in items)
+    progress = sys.stderr.isatty() and total >= 10
+    threshold = SEVERITIES.index(args.fail_on)
+    unreadable = failing = done = 0
+    severities: Counter[str] = Counter()
+    with_findings = 0
+    for report in _reports(items, jobs):
+        done += not report.error
+        if progress:
+            sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
+            sys.stderr.flush()
+        if report.error is not None:
+            unreadable += 1
+            if progress:
+                sys.stderr.write("\r\x1b[K")
+            sys.stderr.write(f"tflparse: error: {escape(report.path)}: "
+                             f"{escape(report.error)}\n")
+        severities.update(f.severity for f in report.findings)
+        with_findings += bool(report.findings)
+        failing += any(SEVERITIES.index(f.severity) >= threshold for f in report.findings)
+        if args.json:
+            out.write(json.dumps(jsonable(report.to_json()), allow_nan=False,
+                                 ensure_ascii=False) + "\n")
+        elif report.findings:
+            if progress:
+                sys.stderr.write("\r\x1b[K")
+            _write_report(out, report)
+        out.flush()
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    if not args.json:
+        counts = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES))
+        out.write(f"audited {len(items) - unreadable} file(s), {with_findings} with findings "
+                  f"({counts}), {unreadable} unreadable\n")
+    if unreadable:
+        return 2
+    return 1 if failing else 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "audit", help="check files and folders for quantization and loading problems",
+        description="Check models for quantization and loading problems. Folders are "
+                    "searched recursively for --pattern files. Exit 2 if an input could not "
+                    "be read, else 1 if a finding is at or above --fail-on, else 0.")
+    parser.add_argument("paths", nargs="*", metavar="PATH")
+    parser.add_argument("--json", action="store_true",
+                        help="JSON Lines: one {path, findings, error} record per file")
+    parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
+                        help="lowest severity that makes the exit status 1 (default error)")
+    parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                        help="audit N files in parallel (0: one per CPU; default 1)")
+    parser.add_argument("--pattern", action="append", metavar="GLOB",
+                        help="file names to audit in folders (repeatable; default "
+                             f"{' '.join(DEFAULT_PATTERNS)})")
+    parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")

@@ -1,0 +1,341 @@
+"""``tflparse inspect MODEL``: a summary of a model for a terminal.
+
+Header and metadata (with the converter's ``CONVERSION_METADATA``), whether LiteRT loads it,
+subgraphs, signatures, then for one subgraph its inputs/outputs, dtypes, operators and tensors.
+A malformed part prints one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from collections.abc import Iterable
+from typing import Callable, TextIO
+
+import numpy as np
+
+from .._construction import construct
+from .._dtypes import type_info
+from .._errors import InvalidModelError
+from .._flatbuf import FlatBuffer, Table
+from .._loading import load
+from .._schema import QuantizationDetails, Ref, Scalar, Vector
+from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
+from ._text import UsageError, escape, terminal_width, wrap, write_table
+
+__all__ = ["add_parser", "run", "conversion_metadata"]
+
+DEFAULT_ROWS = 20
+
+
+def _shape(values: Iterable[int]) -> str:
+    return "[" + ",".join(str(v) for v in values) + "]"
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _dtype_label(tensor_type: int) -> str:
+    info = type_info(tensor_type)
+    return info.name.lower() if info is not None else f"type{tensor_type}"
+
+
+def _quantization(tensor: Tensor) -> str:
+    """One short cell: scale/zero point, per-axis summary, blockwise or multi-axis."""
+    q = tensor.quantization
+    if q is None:
+        return "-"
+    details = q.details
+    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+        if isinstance(details, BlockwiseQuantization):
+            return f"blockwise block={details.block_size} scales=t{details.scales}"
+        return "blockwise (no details)"
+    if q.details_type == QuantizationDetails.MultiAxisQuantization:
+        dims = getattr(details, "quantized_dimensions", None)
+        axes = "?" if not isinstance(details, MultiAxisQuantization) or dims is None else \
+            _shape(dims.tolist())
+        return f"multi-axis axes={axes}"
+    scale, zero_point = q.scale, q.zero_point
+    if scale is None or not len(scale):
+        return "-"
+    if len(scale) == 1:
+        zp = "?" if zero_point is None or not len(zero_point) else str(int(zero_point[0]))
+        return f"s={_num(float(scale[0]))} zp={zp}"
+    lo, hi = float(np.min(scale)), float(np.max(scale))
+    return f"axis={q.quantized_dimension} n={len(scale)} {lo:.3g}..{hi:.3g}"
+
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion metadata (tensorflow/compiler/mlir/lite/schema/conversion_metadata.fbs)
+
+
+class _ConversionMetadata:
+    ENVIRONMENT = Ref("environment", 4, "Environment")
+    OPTIONS = Ref("options", 6, "ConversionOptions")
+
+
+class _Environment:
+    TENSORFLOW_VERSION = Ref("tensorflow_version", 4, "string")
+    API_VERSION = Scalar("api_version", 6, "<I", 4, 0)
+    MODEL_TYPE = Scalar("model_type", 8, "<i", 4, 0)
+    MODEL_HASH = Scalar("model_hash", 10, "<Q", 8, 0)
+
+
+class _ConversionOptions:
+    MODEL_OPTIMIZATION_MODES = Vector("model_optimization_modes", 4, "<i", 4)
+    ALLOW_CUSTOM_OPS = Scalar("allow_custom_ops", 6, "<?", 1, False)
+    ENABLE_SELECT_TF_OPS = Scalar("enable_select_tf_ops", 8, "<?", 1, False)
+    FORCE_SELECT_TF_OPS = Scalar("force_select_tf_ops", 10, "<?", 1, False)
+    SPARSITY_BLOCK_SIZES = Vector("sparsity_block_sizes", 12, "SparsityBlockSize", 4)
+
+
+class _SparsityBlockSize:
+    VALUES = Vector("values", 4, "<I", 4)
+
+
+_MODEL_TYPES = {0: "NONE", 1: "TF_SAVED_MODEL", 2: "KERAS_MODEL", 3: "TF_CONCRETE_FUNCTIONS",
+                4: "TF_GRAPH_DEF", 5: "TF_SESSION", 6: "JAX", 7: "PYTORCH"}
+_OPTIMIZATION_MODES = {
+    1001: "float16 weights (PTQ_FLOAT16)",
+    1002: "dynamic range (PTQ_DYNAMIC_RANGE)",
+    1003: "full integer (PTQ_FULL_INTEGER)",
+    1004: "int16 activations (PTQ_INT16)",
+    2000: "quantization-aware training (QUANTIZATION_AWARE_TRAINING)",
+    3001: "random sparsity (RANDOM_SPARSITY)",
+    3002: "block sparsity (BLOCK_SPARSITY)",
+    3003: "structured sparsity (STRUCTURED_SPARSITY)",
+}
+
+
+def conversion_metadata(raw: bytes) -> list[tuple[str, str]]:
+    """(label, value) lines describing a ``CONVERSION_METADATA`` flatbuffer."""
+    root = FlatBuffer(raw).root("CONVERSION_METADATA")
+    lines: list[tuple[str, str]] = []
+    env = root.table(_ConversionMetadata.ENVIRONMENT)
+    if env is not None:
+        version = env.string(_Environment.TENSORFLOW_VERSION)
+        model_type = env.integer(_Environment.MODEL_TYPE)
+        parts = [f"TensorFlow {escape(version.decode('utf-8', 'backslashreplace'))}"
+                 if version is not None else "TensorFlow ?",
+                 f"converter API v{env.integer(_Environment.API_VERSION)}",
+                 f"from {_MODEL_TYPES.get(model_type, f'model type {model_type}')}"]
+        model_hash = env.integer(_Environment.MODEL_HASH)
+        if model_hash:
+            parts.append(f"hash {model_hash:#018x}")
+        lines.append(("converter", ", ".join(parts)))
+    options = root.table(_ConversionMetadata.OPTIONS)
+    if options is not None:
+        lines.append(("optimizations", _optimizations(options)))
+        flags = [name for name, field in (
+            ("allow_custom_ops", _ConversionOptions.ALLOW_CUSTOM_OPS),
+            ("enable_select_tf_ops", _ConversionOptions.ENABLE_SELECT_TF_OPS),
+            ("force_select_tf_ops", _ConversionOptions.FORCE_SELECT_TF_OPS),
+        ) if options.integer(field)]
+        if flags:
+            lines.append(("options", ", ".join(flags)))
+    return lines
+
+
+def _optimizations(options: Table) -> str:
+    modes = options.array(_ConversionOptions.MODEL_OPTIMIZATION_MODES)
+    names = [_OPTIMIZATION_MODES.get(m, f"mode {m}") for m in
+             ([] if modes is None else modes.tolist())]
+    blocks = options.tables(_ConversionOptions.SPARSITY_BLOCK_SIZES)
+    if blocks is not None and len(blocks):
+        sizes = []
+        for i in range(len(blocks)):
+            values = blocks[i].array(_SparsityBlockSize.VALUES)
+            sizes.append("x".join(map(str, [] if values is None else values.tolist())))
+        names.append(f"sparsity blocks {', '.join(sizes)}")
+    return "; ".join(names) if names else "none"
+
+
+def _metadata_text(raw: memoryview | None) -> str:
+    """A NUL-padded string metadata value, escaped."""
+    if raw is None:
+        return "?"
+    return escape(bytes(raw).split(b"\x00", 1)[0].decode("utf-8", "backslashreplace"))
+
+
+
+# --------------------------------------------------------------------------------------------
+# The report
+
+
+class _Guard:
+    """Runs a report section; a malformed part prints one line instead of a traceback."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def __call__(self, label: str, section: Callable[[], None]) -> None:
+        try:
+            section()
+        except InvalidModelError as error:
+            self.out.write(f"{label}: unreadable: {escape(str(error))}\n")
+
+
+
+def _header(out: TextIO, model: Model, path: str, width: int) -> None:
+    def field(label: str, value: str) -> str:
+        return wrap(f"{label:<15}", value, width, 15)
+
+    out.write(field("file:", escape(path)))
+    out.write(field("size:", f"{model.size:,} bytes"))
+    out.write(field("schema:", f"version {model.version}"))
+    if model.description is not None:
+        out.write(field("description:", escape(model.description)))
+    names = [entry.name for entry in model.metadata]
+    if "min_runtime_version" in names:
+        raw_version = model.metadata_bytes("min_runtime_version")
+        out.write(field("min runtime:", _metadata_text(raw_version)))
+    if "CONVERSION_METADATA" in names:
+        raw = model.metadata_bytes("CONVERSION_METADATA")
+        try:
+            lines = conversion_metadata(bytes(raw or b""))
+        except InvalidModelError as error:
+            lines = [("conversion", f"unreadable: {escape(str(error))}")]
+        for label, value in lines:
+            out.write(field(label + ":", value))
+    if names:
+        out.write(field("metadata:", ", ".join(escape(n) for n in names)))
+    try:
+        construct(model)
+        verdict = "loads"
+    except InvalidModelError as error:
+        verdict = "refuses: " + escape(str(error).strip())
+    out.write(field("LiteRT 2.3.0:", verdict))
+
+
+def _subgraphs(out: TextIO, model: Model, width: int) -> None:
+    out.write(f"subgraphs:     {len(model.subgraphs)}\n")
+    for subgraph in model.subgraphs:
+        name = f" '{escape(subgraph.name)}'" if subgraph.name else ""
+        out.write(wrap("  ", f"{subgraph.index}{name}: {len(subgraph.tensors)} tensors, "
+                              f"{len(subgraph.operators)} operators, inputs "
+                              f"{_shape(subgraph.inputs)}, outputs {_shape(subgraph.outputs)}",
+                        width, 4))
+    signatures = model.signature_defs
+    if signatures:
+        out.write(f"signatures:    {len(signatures)}\n")
+    for signature in signatures:
+        ins = ", ".join(f"{escape(m.name)}=t{m.tensor_index}" for m in signature.inputs or ())
+        outs = ", ".join(f"{escape(m.name)}=t{m.tensor_index}" for m in signature.outputs or ())
+        out.write(wrap("  ", f"'{escape(signature.key)}' -> subgraph "
+                              f"{signature.subgraph_index}: inputs [{ins}], outputs [{outs}]",
+                        width, 4))
+
+
+def _io(out: TextIO, model: Model, si: int, width: int) -> None:
+    subgraph = model.subgraphs[si]
+    for label, indices in (("inputs", subgraph.inputs), ("outputs", subgraph.outputs)):
+        out.write(f"{label} of subgraph {si}:\n")
+        for index in indices.tolist():
+            if not 0 <= index < len(subgraph.tensors):
+                out.write(f"  t{index}: no such tensor\n")
+                continue
+            t = subgraph.tensors[index]
+            signature = t.shape_signature
+            shape = _shape(t.shape.tolist())
+            if signature is not None and len(signature) and \
+                    signature.tolist() != t.shape.tolist():
+                shape += f" (signature {_shape(signature.tolist())})"
+            text = f"t{index} '{escape(t.name)}' {_dtype_label(t.type)} {shape} {_quantization(t)}"
+            out.write(wrap("  ", text, width, 4))
+
+
+def _dtypes(out: TextIO, model: Model, si: int) -> None:
+    counts: Counter[str] = Counter()
+    constants: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
+    subgraph = model.subgraphs[si]
+    columns = subgraph.tensor_columns
+    buffer_columns = model.buffer_columns
+    holds = buffer_columns.holds_data(columns.buffer)
+    data_sizes = np.zeros(columns.count, np.int64)
+    if holds.any():
+        data_sizes[holds] = buffer_columns.data_sizes(columns.buffer[holds])
+    for i, tensor_type in enumerate(columns.type.tolist()):
+        label = _dtype_label(tensor_type)
+        counts[label] += 1
+        if holds[i]:
+            constants[label] += 1
+            sizes[label] += int(data_sizes[i])
+    out.write(f"dtypes of subgraph {si}:\n")
+    rows = [(label, str(n), str(constants[label]), f"{sizes[label]:,}")
+            for label, n in counts.most_common()]
+    write_table(out, ("dtype", "tensors", "constants", "constant bytes"), rows,
+                 (12, 8, 10, 20))
+
+
+def _operators(out: TextIO, model: Model, si: int) -> None:
+    codes = model.operator_codes
+    histogram: Counter[str] = Counter()
+    for op in model.subgraphs[si].operators:
+        index = op.opcode_index
+        name = codes[index].name if 0 <= index < len(codes) else f"opcode {index}?"
+        histogram[escape(name)] += 1
+    out.write(f"operators of subgraph {si}: {sum(histogram.values())}\n")
+    for name, count in histogram.most_common():
+        out.write(f"  {count:>5}  {name}\n")
+
+
+def _tensors(out: TextIO, model: Model, si: int, show_all: bool, width: int) -> None:
+    subgraph = model.subgraphs[si]
+    total = len(subgraph.tensors)
+    shown = total if show_all else min(total, DEFAULT_ROWS)
+    out.write(f"tensors of subgraph {si}: {total}"
+              + ("" if shown == total else f" (first {shown}; --all lists every one)") + "\n")
+    index_width = max(3, len(str(max(total - 1, 0))))
+    quant_width = 30
+    name_width = max(12, width - (2 + index_width + 1 + 8 + 1 + 14 + 1) - quant_width - 1)
+    rows = []
+    for i in range(shown):
+        try:
+            t = subgraph.tensors[i]
+            rows.append((str(i), escape(t.name), _dtype_label(t.type),
+                         _shape(t.shape.tolist()), _quantization(t)))
+        except InvalidModelError as error:
+            rows.append((str(i), f"(unreadable: {escape(str(error))})", "", "", ""))
+    write_table(out, ("idx", "name", "dtype", "shape", "quantization"), rows,
+                 (index_width, name_width, 8, 14, quant_width))
+    if shown < total:
+        out.write(f"  ... {total - shown} more\n")
+
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    model = load(args.model)
+    guard = _Guard(out)
+    width = terminal_width()
+    guard("header", lambda: _header(out, model, args.model, width))
+    guard("subgraphs", lambda: _subgraphs(out, model, width))
+    count = len(model.subgraphs)
+    if not count:
+        return 0
+    si = args.subgraph
+    if not 0 <= si < count:
+        raise UsageError(f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})")
+    for label, section in (
+        ("inputs/outputs", lambda: _io(out, model, si, width)),
+        ("dtypes", lambda: _dtypes(out, model, si)),
+        ("operators", lambda: _operators(out, model, si)),
+        ("tensors", lambda: _tensors(out, model, si, args.all, width)),
+    ):
+        out.write("\n")
+        guard(label, section)
+    return 0
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("inspect", help="summary of a model (the default command)",
+                                   description="Summary of a model: header, metadata, "
+                                               "subgraphs, signatures, I/O, dtypes, operators "
+                                               "and tensors.")
+    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("--subgraph", type=int, default=0, metavar="N",
+                        help="the subgraph to detail (default 0)")
+    parser.add_argument("--all", action="store_true",
+                        help=f"list every tensor (default: the first {DEFAULT_ROWS})")
