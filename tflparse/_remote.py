@@ -83,12 +83,31 @@ def list_url(url: str, patterns: tuple[str, ...] | list[str]) -> list[str] | Non
     try:
         if not fs.isdir(path):
             return None
-        found = fs.find(path)
+        found = _walk_pages(fs, path) if _is_http(url) else fs.find(path)
     except Exception as error:  # noqa: BLE001 - every backend raises its own types
         raise network_error(error, url) from None
     names = sorted(p for p in found
                    if any(fnmatch.fnmatch(posixpath.basename(p), pat) for pat in patterns))
     return [fs.unstrip_protocol(p) for p in names]
+
+
+def _is_http(url: str) -> bool:
+    return url.split("://", 1)[0].lower() in ("http", "https")
+
+
+def _walk_pages(fs: Any, folder: str, limit: int = 100_000) -> list[str]:
+    """Files linked from an HTTP folder page and the pages of its sub-folders (links below
+    ``folder`` only, each page read once: no cycles)."""
+    pending, seen, files = [folder], {folder}, []
+    while pending and len(seen) < limit:
+        page = pending.pop()
+        for entry in fs.ls(page, detail=True):
+            name = entry["name"]
+            if not name.startswith(folder) or name in seen:
+                continue
+            seen.add(name)
+            (pending if entry["type"] == "directory" else files).append(name)
+    return files
 
 
 class RemoteFile:
@@ -378,7 +397,14 @@ def _first_line(error: BaseException) -> str:
 
 def network_error(error: BaseException, url: str) -> OSError:
     """Any fault from fsspec or its client library as a one-line ``OSError``."""
-    status = getattr(error, "status", None) or getattr(error, "code", None)
+    cause: BaseException | None = error
+    for _ in range(8):  # fsspec reports a failed HEAD as FileNotFoundError from the cause
+        if cause is None or isinstance(getattr(cause, "status", None), int):
+            break
+        cause = cause.__cause__ or cause.__context__
+    status = getattr(cause, "status", None) if cause is not None else None
+    if isinstance(status, int) and status not in (404, 410):
+        error = cause  # type: ignore[assignment]
     name = type(error).__name__
     if isinstance(error, FileNotFoundError) or status in (404, 410):
         return FileNotFoundError(errno.ENOENT, "not found" + _http(status), url)

@@ -16,7 +16,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_path
+from .._remote import is_url
+from ..audit import RULES, SEVERITIES, FileReport, Finding
+from ..batch import audit_sources, dask_executor
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 
 __all__ = ["add_parser", "run"]
@@ -36,7 +38,9 @@ def _jobs(text: str) -> int:
 def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | FileReport]:
     """Files to audit in a stable order, or ready-made reports for paths that fail."""
     for path in paths:
-        if os.path.isdir(path):
+        if is_url(path):
+            yield from _collect_url(path, patterns)
+        elif os.path.isdir(path):
             errors: list[OSError] = []
             for root, dirs, files in os.walk(path, onerror=errors.append):
                 dirs.sort()
@@ -51,19 +55,39 @@ def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | Fi
             yield FileReport(path, [], "No such file or directory")
 
 
+def _collect_url(url: str, patterns: Sequence[str]) -> Iterator[str | FileReport]:
+    """A URL: the matching files under it when it is a folder (``http(s)`` ones end in
+    ``/``), else the URL itself."""
+    from .._remote import _is_http, list_url
+
+    if _is_http(url) and not url.endswith("/"):
+        yield url  # asking an HTTP server whether a file is a folder would download it
+        return
+    try:
+        found = list_url(url, tuple(patterns))
+    except OSError as error:
+        yield FileReport(url, [], _oserror(error))
+        return
+    yield from [url] if found is None else found
+
+
 def _oserror(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _reports(items: list[str | FileReport], jobs: int) -> Iterator[FileReport]:
-    """Audit the files in order, in ``jobs`` worker processes when ``jobs > 1``."""
+def _reports(items: list[str | FileReport], jobs: int, dask: str | None
+             ) -> Iterator[FileReport]:
+    """Audit the files in order: in ``jobs`` worker processes when ``jobs > 1``, on a Dask
+    cluster with ``dask`` (an address, or ``local`` for a LocalCluster of ``jobs`` workers)."""
     paths = [item for item in items if isinstance(item, str)]
-    if jobs > 1 and len(paths) > 1:
+    if dask is not None:
+        with dask_executor(dask, jobs) as executor:
+            yield from _merge(items, audit_sources(paths, executor, ordered=True))
+    elif jobs > 1 and len(paths) > 1:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(audit_path, paths, chunksize=1)
-            yield from _merge(items, results)
+            yield from _merge(items, audit_sources(paths, pool, ordered=True))
     else:
-        yield from _merge(items, map(audit_path, paths))
+        yield from _merge(items, audit_sources(paths))
 
 
 def _merge(items: list[str | FileReport], results: Iterator[FileReport]
@@ -104,13 +128,15 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
     items = list(_collect(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if args.dask == "local" and args.jobs == 1:
+        jobs = os.cpu_count() or 1  # a cluster of one worker is no cluster
     total = sum(isinstance(item, str) for item in items)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
     unreadable = failing = done = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for report in _reports(items, jobs):
+    for report in _reports(items, jobs, args.dask):
         done += not report.error
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
@@ -146,8 +172,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
-        description="Check models for quantization and loading problems. Folders are "
-                    "searched recursively for --pattern files. Exit 2 if an input could not "
+        description="Check models for quantization and loading problems. Folders (local, "
+                    "or URLs with the remote extra: s3://bucket/models/, https://host/dir/) "
+                    "are searched recursively for --pattern files. Exit 2 if an input could not "
                     "be read, else 1 if a finding is at or above --fail-on, else 0.")
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--json", action="store_true",
@@ -156,6 +183,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                         help="audit N files in parallel (0: one per CPU; default 1)")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="audit on a Dask cluster: a scheduler address, or `local` for a "
+                             "LocalCluster of --jobs worker processes (extra tflparse[dask])")
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")

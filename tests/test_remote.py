@@ -1,0 +1,299 @@
+"""Models by URL: fsspec's real HTTP filesystem against a range-capable server on 127.0.0.1.
+
+Every command must say over HTTP what it says of the local file, read only the structure of a
+model with large weights, and give one-line errors for network faults while a batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import FIXTURES, shared_model_paths
+from rangeserver import Content, Traffic, serving
+
+pytest.importorskip("fsspec")
+pytest.importorskip("aiohttp")
+s = pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+import flatbuffers  # noqa: E402
+
+import tflparse  # noqa: E402
+from tflparse import _remote  # noqa: E402
+from tflparse.cli import main  # noqa: E402
+
+BIG_MB = 400
+WEIGHT = 4 << 20  # bytes per weight buffer of the generated models
+
+
+def weights_model(count: int, each: int, external: bool, size_only: bool = False) -> bytes:
+    """``count`` int8 weights of ``each`` bytes: inline data vectors, or offset buffers
+    after the flatbuffer (``size_only``: the flatbuffer alone, its buffers left to a sparse
+    file)."""
+    tensors, buffers = [], [s.BufferT()]
+    rng = np.random.default_rng(count)
+    for i in range(count):
+        t = s.TensorT()
+        t.name, t.shape, t.type, t.buffer = f"w{i}", [each], s.TensorType.INT8, i + 1
+        q = s.QuantizationParametersT()
+        q.scale, q.zeroPoint = [0.01 * (i + 1)], [0]
+        t.quantization = q
+        tensors.append(t)
+        b = s.BufferT()
+        if external:
+            b.offset, b.size = 1 << 40, each
+        else:
+            b.data = rng.integers(0, 255, each, dtype=np.uint8)
+        buffers.append(b)
+    subgraph = s.SubGraphT()
+    subgraph.tensors, subgraph.inputs, subgraph.outputs = tensors, [], [0]
+    model = s.ModelT()
+    model.version, model.subgraphs, model.buffers = 3, [subgraph], buffers
+
+    def pack() -> bytes:
+        builder = flatbuffers.Builder(1 << 16)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+    flat = pack()
+    if not external:
+        return flat
+    position = (len(flat) + 4095) // 4096 * 4096
+    for b in buffers[1:]:
+        b.offset, position = position, position + each
+    flat = pack()
+    if size_only:
+        return flat
+    data = bytearray(position)
+    data[:len(flat)] = flat
+    for b in buffers[1:]:
+        data[b.offset:b.offset + each] = rng.integers(0, 255, each, dtype=np.uint8).tobytes()
+    return bytes(data)
+
+
+@pytest.fixture(scope="module")
+def big_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sparse file of BIG_MB MiB: a flatbuffer, then 100 offset buffers of 4 MiB (holes)."""
+    count = BIG_MB * (1 << 20) // WEIGHT
+    path = tmp_path_factory.mktemp("big") / "big.tflite"
+    flat = weights_model(count, WEIGHT, external=True, size_only=True)
+    with open(path, "wb") as out:
+        out.write(flat)
+        out.truncate((len(flat) + 4095) // 4096 * 4096 + count * WEIGHT)
+    return path
+
+
+def local_models(folder: Path) -> dict[str, Path]:
+    """The shared models, the fixtures and generated models (inline and offset weights)."""
+    found = {f"shared/{p.name}": p for p in shared_model_paths()}
+    found.update({f"fixtures/{p.name}": p for p in sorted(FIXTURES.glob("*.tflite"))})
+    for name, data in (("inline.tflite", weights_model(12, 512 << 10, external=False)),
+                       ("offset.tflite", weights_model(6, 1 << 20, external=True)),
+                       ("tiny.tflite", weights_model(2, 16, external=False))):
+        path = folder / name
+        path.write_bytes(data)
+        found[f"generated/{name}"] = path
+    return found
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, big_model: Path
+         ) -> Iterator[tuple[str, Traffic, dict[str, Path]]]:
+    models = local_models(tmp_path_factory.mktemp("generated"))
+    files: dict[str, Content] = dict(models)
+    files["big/big.tflite"] = big_model
+    files["broken/truncated.tflite"] = models["fixtures/mnist_int8.tflite"].read_bytes()[:5000]
+    with serving(files) as (base, traffic):
+        yield base, traffic, models
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_details_and_inspect_by_url_equal_the_local_file(
+        site: tuple[str, Traffic, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    base, _, models = site
+    for name, path in models.items():
+        url = base + name
+        local = run(capsys, "details", "--json", str(path))
+        remote = run(capsys, "details", "--json", url)
+        assert remote[0] == local[0], name
+        assert remote[1] == local[1], name
+        assert remote[2].replace(url, str(path)) == local[2], name
+        if name.startswith("fixtures/"):  # every section, the path aside
+            local = run(capsys, "inspect", "--all", str(path))
+            remote = run(capsys, "inspect", "--all", url)
+            assert remote[1].replace(url, str(path)) == local[1], name
+
+
+def test_audit_of_urls_equals_the_local_audit(
+        site: tuple[str, Traffic, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    base, _, models = site
+    names = list(models)
+    local = run(capsys, "audit", "--json", *map(str, models.values()))
+    remote = run(capsys, "audit", "--json", *[base + n for n in names])
+    assert remote[0] == local[0]
+
+    def records(text: str) -> list[dict[str, Any]]:
+        found = [json.loads(line) for line in text.splitlines()]
+        for record in found:
+            del record["path"]
+        return found
+
+    assert records(remote[1]) == records(local[1])
+    assert len(records(local[1])) == len(names)
+
+
+def test_a_url_folder_is_listed_like_a_local_folder(
+        site: tuple[str, Traffic, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    base, _, models = site
+    code, out, _ = run(capsys, "audit", "--json", base + "generated/")
+    assert code == 0
+    listed = [json.loads(line)["path"] for line in out.splitlines()]
+    assert listed == sorted(base + n for n in models if n.startswith("generated/"))
+    code, out, _ = run(capsys, "audit", "--json", "--pattern", "in*.tflite", base)
+    assert [json.loads(line)["path"] for line in out.splitlines()] == [
+        base + "generated/inline.tflite"]
+
+
+def test_a_model_with_large_weights_costs_its_structure_only(
+        site: tuple[str, Traffic, dict[str, Path]], big_model: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    base, traffic, _ = site
+    url = base + "big/big.tflite"
+    size = big_model.stat().st_size
+    assert size >= BIG_MB << 20
+    for command in (("inspect",), ("details", "--json"), ("audit", "--json")):
+        traffic.reset()
+        local = run(capsys, *command, str(big_model))
+        remote = run(capsys, *command, url)
+        assert remote[1].replace(url, str(big_model)) == local[1]
+        assert traffic.sent <= 0.02 * size, (command, traffic.sent)
+        assert traffic.gets <= 150, (command, traffic.gets)
+    # constant data only when asked: one weight costs about its own bytes
+    model = tflparse.load(url)
+    traffic.reset()
+    values = model.subgraphs[0].tensors[7].to_array()
+    assert np.array_equal(values, tflparse.load(big_model).subgraphs[0].tensors[7].to_array())
+    assert WEIGHT - 2 * _remote.BLOCK <= traffic.sent <= WEIGHT + 2 * _remote.BLOCK
+
+
+def test_inline_weights_are_fetched_when_read(
+        site: tuple[str, Traffic, dict[str, Path]]) -> None:
+    base, traffic, models = site
+    path = models["generated/inline.tflite"]
+    traffic.reset()
+    model = tflparse.load(base + "generated/inline.tflite")
+    assert traffic.sent <= 0.05 * path.stat().st_size
+    local = tflparse.load(path)
+    interpreter = tflparse.Interpreter(model_path=base + "generated/inline.tflite")
+    for i, tensor in enumerate(model.subgraphs[0].tensors):
+        assert np.array_equal(tensor.to_array(), local.subgraphs[0].tensors[i].to_array())
+        assert np.array_equal(interpreter.get_tensor(i),
+                              tflparse.Interpreter(model_path=str(path)).get_tensor(i))
+
+
+# -- faults ---------------------------------------------------------------------------------
+
+FAULTS = [  # (path on the server, what the record's error says)
+    ("404/fixtures/mnist_int8.tflite", "not found"),
+    ("403/fixtures/mnist_int8.tflite", "access denied (HTTP 403)"),
+    ("norange/big/big.tflite", "the server does not support byte ranges"),
+    ("reset/big/big.tflite", "connection lost"),
+    ("short/generated/inline.tflite", "connection lost"),
+    ("broken/truncated.tflite", "past the end of the file"),
+    ("nothing-here.tflite", "not found"),
+]
+
+
+def test_network_faults_are_one_line_errors_and_the_batch_goes_on(
+        site: tuple[str, Traffic, dict[str, Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    base, _, _ = site
+    good = base + "fixtures/mnist_int8.tflite"
+    urls = [good] + [base + path for path, _ in FAULTS] + [good]
+    code, out, err = run(capsys, "audit", "--json", *urls)
+    assert code == 2
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["path"] for r in records] == urls
+    assert records[0]["error"] is None and records[-1] == {**records[0], "path": good}
+    for record, (_, expected) in zip(records[1:-1], FAULTS):
+        assert record["findings"] == [] and expected in record["error"], record
+    assert len(err.splitlines()) == len(FAULTS)
+    assert "Traceback" not in err
+    for path, expected in FAULTS:  # the other commands: one line, exit 2
+        code, out, err = run(capsys, "details", "--json", base + path)
+        assert (code, out) == (2, "")
+        assert len(err.splitlines()) == 1 and expected in err, err
+
+
+def test_loading_a_fault_raises_os_or_model_errors(
+        site: tuple[str, Traffic, dict[str, Path]]) -> None:
+    base, _, _ = site
+    with pytest.raises(FileNotFoundError):
+        tflparse.load(base + "404/x.tflite")
+    with pytest.raises(PermissionError):
+        tflparse.load(base + "403/x.tflite")
+    with pytest.raises(ConnectionError):
+        tflparse.load(base + "reset/big/big.tflite")
+    with pytest.raises(tflparse.InvalidModelError, match="past the end of the file"):
+        tflparse.Interpreter(model_path=base + "broken/truncated.tflite")
+
+
+def test_without_the_extra_a_url_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # import fsspec raises ImportError
+    with pytest.raises(OSError, match=r"pip install 'tflparse\[remote\]'"):
+        tflparse.load("https://127.0.0.1:9/model.tflite")
+    code, out, err = run(capsys, "inspect", "s3://bucket/model.tflite")
+    assert code == 2 and len(err.splitlines()) == 1 and "tflparse[remote]" in err
+
+
+def test_memory_urls(tmp_path: Path) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    data = (FIXTURES / "mnist_int8.tflite").read_bytes()
+    with fsspec.open("memory://tflparse-test/mnist.tflite", "wb") as out:
+        out.write(data)
+    model = tflparse.load("memory://tflparse-test/mnist.tflite")
+    local = tflparse.load(data)
+    assert [t.name for t in model.subgraphs[0].tensors] == [
+        t.name for t in local.subgraphs[0].tensors]
+
+
+# -- a cluster ------------------------------------------------------------------------------
+
+
+def _serial(paths: list[str]) -> list[Any]:
+    from tflparse.batch import audit_sources
+
+    return list(audit_sources(paths, ordered=True))
+
+
+def test_a_dask_cluster_gives_the_serial_records_and_survives_a_dead_worker() -> None:
+    pytest.importorskip("distributed")
+    import signal
+
+    from tflparse.batch import audit_sources, dask_executor
+
+    paths = [str(p) for p in shared_model_paths()] or [str(p) for p in FIXTURES.glob("*.tflite")]
+    paths = (paths * 3)[:max(len(paths), 40)]
+    serial = _serial(paths)
+    with dask_executor("local", 2) as executor:
+        client = executor._client  # type: ignore[attr-defined]
+        assert list(audit_sources(paths, executor, ordered=True)) == serial
+        pids = sorted(client.run(os.getpid).values())
+        assert len(pids) == 2
+        found = []
+        for report in audit_sources(paths, executor):
+            if not found:  # mid-run: one worker dies
+                os.kill(pids[0], signal.SIGKILL)
+            found.append(report)
+    assert sorted(found) == sorted(serial)
