@@ -98,7 +98,8 @@ def _is_http(url: str) -> bool:
 def _walk_pages(fs: Any, folder: str, limit: int = 100_000) -> list[str]:
     """Files linked from an HTTP folder page and the pages of its sub-folders (links below
     ``folder`` only, each page read once: no cycles)."""
-    pending, seen, files = [folder], {folder}, []
+    pending, seen = [folder], {folder}
+    files: list[str] = []
     while pending and len(seen) < limit:
         page = pending.pop()
         for entry in fs.ls(page, detail=True):
