@@ -4,8 +4,9 @@ faults chosen by the first segment of the path.
 ``/<fault>/<name>`` serves file ``name`` with a fault: ``404``, ``403``, ``norange`` (ignores
 ``Range`` and sends the whole file with status 200), ``reset`` (closes the connection half-way
 through every body), ``short`` (claims the whole range in ``Content-Length``, sends half, and
-closes). ``/<folder>/`` lists the files under it as HTML links, as a web server's index does.
-Files are bytes or paths (read with ``pread``, so sparse files cost nothing).
+closes), ``stall`` (answers GETs after STALL seconds). ``/<folder>/`` lists the files under it
+as HTML links, as a web server's index does. Files are bytes or paths (read with ``pread``, so
+sparse files cost nothing).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,7 +24,8 @@ from typing import Union
 from urllib.parse import quote, unquote, urlsplit
 
 Content = Union[bytes, Path]
-FAULTS = ("404", "403", "norange", "reset", "short")
+FAULTS = ("404", "403", "norange", "reset", "short", "stall")
+STALL = 2.0  # seconds a ``stall`` GET waits before it answers
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)$")
 
 
@@ -61,6 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         with self.server.traffic.lock:
             self.server.traffic.gets += 1
+        if self.path.startswith("/stall/"):
+            time.sleep(STALL)
         self._serve(body=True)
 
     def _serve(self, body: bool) -> None:

@@ -248,6 +248,15 @@ def test_loading_a_fault_raises_os_or_model_errors(
         tflparse.Interpreter(model_path=base + "broken/truncated.tflite")
 
 
+def test_a_stalled_server_times_out(site: tuple[str, Traffic, dict[str, Path]],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _, _ = site
+    monkeypatch.setattr(_remote, "TIMEOUT", 0.3)
+    monkeypatch.setattr(_remote, "RETRIES", 1)
+    with pytest.raises(TimeoutError, match="timed out"):
+        tflparse.load(base + "stall/fixtures/mnist_int8.tflite")
+
+
 def test_without_the_extra_a_url_says_what_to_install(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setitem(sys.modules, "fsspec", None)  # import fsspec raises ImportError

@@ -64,9 +64,10 @@ def _filesystem(url: str) -> tuple[Any, str]:
             options["client_kwargs"] = {"timeout": aiohttp.ClientTimeout(
                 total=None, sock_connect=TIMEOUT, sock_read=TIMEOUT)}
         fs, path = fsspec.core.url_to_fs(url, **options)
-    except ImportError as error:
+    except ImportError as error:  # fsspec names the package a protocol needs
+        hint = EXTRA_HINT if scheme in ("http", "https") else "pip install it"
         raise OSError(errno.EINVAL, f"reading {scheme or 'these'} URLs needs a package that is "
-                      f"not installed ({_first_line(error)}): {EXTRA_HINT}", url) from None
+                      f"not installed ({_first_line(error)}): {hint}", url) from None
     except ValueError as error:
         raise OSError(errno.EINVAL, f"not a URL fsspec can read ({_first_line(error)})",
                       url) from None
