@@ -307,3 +307,15 @@ def test_a_dask_cluster_gives_the_serial_records_and_survives_a_dead_worker() ->
                 os.kill(pids[0], signal.SIGKILL)
             found.append(report)
     assert sorted(found) == sorted(serial)
+
+
+def test_batch_docstring_example() -> None:
+    import doctest
+
+    from conftest import ROOT
+
+    import tflparse.batch
+
+    os.chdir(ROOT)
+    result = doctest.testmod(tflparse.batch)
+    assert result.attempted > 0 and result.failed == 0
