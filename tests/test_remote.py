@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import FIXTURES, shared_model_paths
+from handmade import build_model
 from rangeserver import Content, Traffic, serving
 
 pytest.importorskip("fsspec")
 pytest.importorskip("aiohttp")
 s = pytest.importorskip("ai_edge_litert.schema_py_generated")
-
-import flatbuffers  # noqa: E402
 
 import tflparse  # noqa: E402
 from tflparse import _remote  # noqa: E402
@@ -51,23 +50,13 @@ def weights_model(count: int, each: int, external: bool, size_only: bool = False
         else:
             b.data = rng.integers(0, 255, each, dtype=np.uint8)
         buffers.append(b)
-    subgraph = s.SubGraphT()
-    subgraph.tensors, subgraph.inputs, subgraph.outputs = tensors, [], [0]
-    model = s.ModelT()
-    model.version, model.subgraphs, model.buffers = 3, [subgraph], buffers
-
-    def pack() -> bytes:
-        builder = flatbuffers.Builder(1 << 16)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
-
-    flat = pack()
+    flat = build_model(tensors, buffers)
     if not external:
         return flat
     position = (len(flat) + 4095) // 4096 * 4096
     for b in buffers[1:]:
         b.offset, position = position, position + each
-    flat = pack()
+    flat = build_model(tensors, buffers)
     if size_only:
         return flat
     data = bytearray(position)
