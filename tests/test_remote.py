@@ -308,3 +308,17 @@ def test_batch_docstring_example() -> None:
     os.chdir(ROOT)
     result = doctest.testmod(tflparse.batch)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_audit_sources_on_an_executor_gives_the_serial_records(ordered: bool) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tflparse.batch import audit_sources
+
+    paths = [str(p) for p in sorted(FIXTURES.glob("*.tflite"))] * 4 + ["no/such.tflite"]
+    serial = _serial(paths)
+    assert serial[-1].error is not None
+    with ThreadPoolExecutor(2) as pool:
+        found = list(audit_sources(paths, pool, ordered=ordered, window=3))
+    assert (found if ordered else sorted(found)) == (serial if ordered else sorted(serial))

@@ -32,23 +32,36 @@ DASK_HINT = "pip install 'tflparse[dask]'"
 
 
 def audit_sources(sources: Iterable[str], executor: concurrent.futures.Executor | None = None,
-                  *, ordered: bool = False, rules: list[str] | None = None
-                  ) -> Iterator[FileReport]:
+                  *, ordered: bool = False, rules: list[str] | None = None,
+                  window: int = 10_000) -> Iterator[FileReport]:
     """Audit every source, yielding records as they finish (in ``sources`` order if ``ordered``).
 
-    Without an executor the sources are audited one after another in this process.
+    Without an executor the sources are audited one after another in this process. At most
+    ``window`` tasks are pending at a time, so a list of millions is submitted as it drains.
     """
     if executor is None:
         for source in sources:
             yield audit_path(source, rules)
         return
-    futures = {}
+    pending: dict[concurrent.futures.Future[FileReport], str] = {}
     for source in sources:
-        future = executor.submit(audit_path, source, rules)
-        futures[future] = source
-    done = futures if ordered else concurrent.futures.as_completed(futures)
-    for future in done:
-        yield _record(future, futures[future])
+        pending[executor.submit(audit_path, source, rules)] = source
+        if len(pending) >= window:
+            yield from _drain(pending, ordered, window // 2)
+    yield from _drain(pending, ordered, 0)
+
+
+def _drain(pending: dict[concurrent.futures.Future[FileReport], str], ordered: bool,
+           keep: int) -> Iterator[FileReport]:
+    """Records of finished tasks until at most ``keep`` are pending (in order if asked)."""
+    while len(pending) > keep:
+        if ordered:
+            future = next(iter(pending))  # dicts keep submission order
+            yield _record(future, pending.pop(future))
+            continue
+        done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+        for future in done:
+            yield _record(future, pending.pop(future))
 
 
 def _record(future: concurrent.futures.Future[FileReport], source: str) -> FileReport:
