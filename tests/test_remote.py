@@ -322,3 +322,26 @@ def test_audit_sources_on_an_executor_gives_the_serial_records(ordered: bool) ->
     with ThreadPoolExecutor(2) as pool:
         found = list(audit_sources(paths, pool, ordered=ordered, window=3))
     assert (found if ordered else sorted(found)) == (serial if ordered else sorted(serial))
+
+
+def audit_or_die(source: str, rules: list[str] | None = None) -> Any:
+    """The audit, except that a file named ``die.tflite`` kills the process auditing it."""
+    from tflparse.audit import audit_path
+
+    if source.endswith("die.tflite"):
+        os._exit(3)
+    return audit_path(source, rules)
+
+
+def test_a_dead_pool_process_costs_only_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tflparse.batch
+    from tflparse.batch import DIED, audit_in_processes
+
+    paths = [str(p) for p in sorted(FIXTURES.glob("*.tflite"))] * 3
+    paths[3:3] = ["somewhere/die.tflite"]
+    serial = _serial([p for p in paths if "die" not in p])
+    monkeypatch.setattr(tflparse.batch, "audit_path", audit_or_die)
+    found = list(audit_in_processes(paths, 2))
+    assert [r.path for r in found] == paths
+    assert found[3].error is not None and found[3].error.startswith(DIED)
+    assert found[:3] + found[4:] == serial

@@ -26,7 +26,7 @@ from typing import Any
 
 from .audit import FileReport, audit_path
 
-__all__ = ["audit_sources", "dask_executor"]
+__all__ = ["audit_sources", "audit_in_processes", "dask_executor"]
 
 DASK_HINT = "pip install 'tflparse[dask]'"
 
@@ -64,9 +64,40 @@ def _drain(pending: dict[concurrent.futures.Future[FileReport], str], ordered: b
             yield _record(future, pending.pop(future))
 
 
+def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = None
+                       ) -> Iterator[FileReport]:
+    """Audit in ``jobs`` local processes, records in ``sources`` order.
+
+    Python breaks a whole process pool when one of its processes dies, failing every task in
+    it. Here the first file whose task failed that way is audited again alone, in a fresh
+    process (a file that kills that one too gets the error), and the files after it go on in
+    a fresh pool: a death costs only the file that caused it.
+    """
+    remaining = list(sources)
+    while remaining:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            broken = None
+            for i, report in enumerate(audit_sources(remaining, pool, ordered=True,
+                                                     rules=rules)):
+                if report.error is not None and report.error.startswith(DIED):
+                    broken = i
+                    break
+                yield report
+        if broken is None:
+            return
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1) as alone:
+            yield next(audit_sources(remaining[broken:broken + 1], alone, rules=rules))
+        remaining = remaining[broken + 1:]
+
+
+DIED = "the audit did not finish: its worker process died"
+
+
 def _record(future: concurrent.futures.Future[FileReport], source: str) -> FileReport:
     try:
         return future.result()
+    except concurrent.futures.BrokenExecutor as error:
+        return FileReport(source, [], f"{DIED} ({type(error).__name__})")
     except Exception as error:  # noqa: BLE001 - any task failure becomes this file's record
         text = str(error).strip().splitlines()
         why = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__

@@ -7,7 +7,6 @@ not be read, else 1 if a finding is at or above ``--fail-on``, else 0.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import fnmatch
 import json
 import os
@@ -18,7 +17,7 @@ from typing import TextIO
 
 from .._remote import is_url
 from ..audit import RULES, SEVERITIES, FileReport, Finding
-from ..batch import audit_sources, dask_executor
+from ..batch import audit_in_processes, audit_sources, dask_executor
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 
 __all__ = ["add_parser", "run"]
@@ -84,8 +83,7 @@ def _reports(items: list[str | FileReport], jobs: int, dask: str | None
         with dask_executor(dask, jobs) as executor:
             yield from _merge(items, audit_sources(paths, executor, ordered=True))
     elif jobs > 1 and len(paths) > 1:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            yield from _merge(items, audit_sources(paths, pool, ordered=True))
+        yield from _merge(items, audit_in_processes(paths, jobs))
     else:
         yield from _merge(items, audit_sources(paths))
 
