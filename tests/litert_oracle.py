@@ -79,13 +79,49 @@ def _call(interpreter: Any, call: Call) -> Any:
     return getattr(interpreter, name)(*call[1:])
 
 
-def execute(make: Callable[[], Any], plan: list[Call]) -> Iterator[Result]:
-    """Run a plan against ``make()``'s interpreter, yielding one result per call."""
+class FakeDelegate:
+    """Looks like a loaded delegate to the Interpreter: its native pointer is ``pointer``."""
+
+    def __init__(self, pointer: Any) -> None:
+        self.pointer = pointer
+
+    def _get_native_delegate_pointer(self) -> Any:
+        return self.pointer
+
+
+class ResolverMember:
+    """Stands for ``OpResolverType.<name>`` of whichever interpreter module constructs."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def noop_registerer(pointer: int) -> None:
+    """A custom op registerer function that registers nothing."""
+
+
+def construct_with(module: Any, data: bytes, kwargs: dict[str, Any]) -> Any:
+    """``module``'s interpreter for ``data``, or built from ``kwargs`` when there are any
+    (``InterpreterWithCustomOps`` when they name registerers)."""
+    if not kwargs:
+        return module.Interpreter(model_content=data)
+    kwargs = {key: module.OpResolverType[value.name] if isinstance(value, ResolverMember)
+              else value for key, value in kwargs.items()}
+    if "custom_op_registerers" in kwargs:
+        return module.InterpreterWithCustomOps(**kwargs)
+    return module.Interpreter(**kwargs)
+
+
+def execute(make: Callable[..., Any], plan: list[Call]) -> Iterator[Result]:
+    """Run a plan against ``make()``'s interpreter, yielding one result per call.
+
+    ``("construct", kwargs)`` constructs with those keyword arguments (``construct_with``).
+    """
     interpreter = None
     for call in plan:
         try:
             if call[0] == "construct":
-                interpreter = make()
+                interpreter = make(**call[1]) if len(call) > 1 else make()
                 yield ("ok", None)
                 continue
             if interpreter is None:
@@ -97,9 +133,9 @@ def execute(make: Callable[[], Any], plan: list[Call]) -> Iterator[Result]:
 
 
 def run_tflparse(data: bytes, plan: list[Call]) -> list[Result]:
-    import tflparse
+    import tflparse.interpreter
 
-    return list(execute(lambda: tflparse.Interpreter(model_content=data), plan))
+    return list(execute(lambda **kw: construct_with(tflparse.interpreter, data, kw), plan))
 
 
 # -- the LiteRT worker -----------------------------------------------------------------------
@@ -131,7 +167,7 @@ def _worker(with_ml_dtypes: bool) -> None:
     """
     if with_ml_dtypes:
         import ml_dtypes  # noqa: F401  (registers bfloat16 with numpy, as TensorFlow does)
-    from ai_edge_litert.interpreter import Interpreter
+    import ai_edge_litert.interpreter as litert
 
     stdin = sys.stdin.buffer
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -149,7 +185,7 @@ def _worker(with_ml_dtypes: bool) -> None:
             if pid == 0:
                 os.close(read)
                 out = os.fdopen(write, "wb")
-                for result in execute(lambda d=data: Interpreter(model_content=d), todo):
+                for result in execute(lambda d=data, **kw: construct_with(litert, d, kw), todo):
                     _send(out, result)
                 out.close()
                 os._exit(0)

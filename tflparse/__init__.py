@@ -11,7 +11,13 @@ from __future__ import annotations
 from ._errors import InvalidModelError
 from ._loading import load
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
-from .interpreter import Interpreter, SignatureRunner
+from .interpreter import (
+    Interpreter,
+    InterpreterWithCustomOps,
+    OpResolverType,
+    SignatureRunner,
+    load_delegate,
+)
 from .model import Model
 from .quant import dequantize, dequantize_blockwise, quantize, quantize_blockwise
 
@@ -20,14 +26,17 @@ __version__ = "0.1.0"
 __all__ = [
     "BuiltinOperator",
     "Interpreter",
+    "InterpreterWithCustomOps",
     "InvalidModelError",
     "Model",
+    "OpResolverType",
     "QuantizationDetails",
     "SignatureRunner",
     "TensorType",
     "dequantize",
     "dequantize_blockwise",
     "load",
+    "load_delegate",
     "quantize",
     "quantize_blockwise",
     "__version__",

@@ -1,8 +1,11 @@
-"""A drop-in for the inspection half of ``ai_edge_litert.interpreter.Interpreter``.
+"""A drop-in for the inspection half of the ``ai_edge_litert.interpreter`` module.
 
-It answers every call that needs no execution with the dictionaries LiteRT returns: the same
-keys in the same order, equal values, the same Python and numpy types, and the same errors.
-Calls that would run the model raise :class:`NotImplementedError`.
+It offers the module's names (``Interpreter``, ``InterpreterWithCustomOps``,
+``SignatureRunner``, ``OpResolverType``, ``Delegate``, ``load_delegate``) and answers every
+call that needs no execution with what LiteRT returns: the same keys in the same order,
+equal values, the same Python and numpy types, and the same errors, constructor arguments
+included. Calls that would run the model raise :class:`NotImplementedError`; loading a
+delegate raises ``ValueError``.
 
 >>> from tflparse import Interpreter
 >>> interpreter = Interpreter(model_path="fixtures/mnist_int8.tflite")
@@ -18,6 +21,16 @@ from typing import Any
 
 import numpy as np
 
+from ._arguments import (
+    C_INT,
+    UINTPTR,
+    OpResolverType,
+    check_arguments,
+    check_threads,
+    converts_to_int,
+    incompatible,
+    resolver_id,
+)
 from ._construction import Constructed, construct, not_a_flatbuffer
 from ._details import (
     DetailSource,
@@ -31,14 +44,67 @@ from ._details import (
 from ._errors import InvalidModelError
 from ._loading import load
 from ._schema import BUILTIN_OPERATOR_NAMES
+from ._verify import verify
 from .model import Model
 
-__all__ = ["Interpreter", "SignatureRunner"]
+__all__ = ["Delegate", "Interpreter", "InterpreterWithCustomOps", "OpResolverType",
+           "SignatureRunner", "load_delegate"]
 
 _NOT_RUN = (
     "tflparse inspects models and does not run them: {call}() needs a runtime such as "
     "ai-edge-litert"
 )
+
+
+_NO_DELEGATES = (
+    "tflparse does not run code: it inspects models and loads or applies no delegates "
+    "(a delegate is native code that runs a model)"
+)
+# the signature LiteRT's binding lists for its methods that take one C++ integer
+_SELF_INT = ("(self: ai_edge_litert._pywrap_litert_interpreter_wrapper.InterpreterWrapper, "
+             "arg0: int) -> object")
+_ALLOCATION = ".The model allocation is null/empty"
+
+
+def _load_path(path: str | bytes) -> Model:
+    """The model at ``path`` as LiteRT opens it (the path ends at a NUL, as a C string
+    does), or the error LiteRT gives."""
+    raw = (path.encode("utf-8") if isinstance(path, str) else path).split(b"\x00", 1)[0]
+    name = os.fsdecode(raw)
+    try:
+        return load(name)
+    except InvalidModelError as error:
+        if _size(name) == 0:
+            raise InvalidModelError(f"mmap of size 0 requested{_ALLOCATION}") from error
+        raise not_a_flatbuffer(error) from error
+    except OSError as error:
+        descriptor = _directory_descriptor(name)
+        if descriptor is not None:  # opens, but cannot be mapped (ENODEV)
+            raise InvalidModelError(f"Mmap of '{descriptor}' at offset '0' failed with error "
+                                    f"'19'{_ALLOCATION}") from error
+        # LiteRT decodes its message as UTF-8: a path that is not gives UnicodeDecodeError
+        message = (b"Could not open '" + raw + b"'" + _ALLOCATION.encode()).decode("utf-8")
+        raise InvalidModelError(f"{message} ({error.strerror or error})") from error
+
+
+def _size(name: str) -> int | None:
+    try:
+        return os.stat(name).st_size
+    except OSError:
+        return None
+
+
+def _directory_descriptor(name: str) -> int | None:
+    """The descriptor number the runtime's open() of a directory gets (the lowest free
+    one), or None when ``name`` is not a directory that opens."""
+    if not os.path.isdir(name):
+        return None
+    try:
+        descriptor = os.open(name, os.O_RDONLY)
+    except OSError:
+        return None
+    os.close(descriptor)
+    return descriptor
 
 
 def _cut(raw: bytes | None) -> bytes:
@@ -50,67 +116,91 @@ class Interpreter:
     """Model details exactly as LiteRT's ``Interpreter`` reports them, without a runtime.
 
     Construct it like LiteRT's: ``Interpreter(model_path=...)`` or
-    ``Interpreter(model_content=...)``; it takes LiteRT 2.3.0's parameters in the same order.
-    Those that only matter when running (``num_threads``, ``experimental_delegates``, ...)
-    are accepted and ignored, except ``experimental_compress_quantization_zero_points``,
-    which changes what is reported. An unknown keyword is a ``TypeError``, as in LiteRT.
-    Where LiteRT refuses to construct, this raises :class:`InvalidModelError` with LiteRT's
+    ``Interpreter(model_content=...)``; it takes LiteRT 2.3.0's parameters in the same order
+    and checks them as LiteRT does: the same exception, message and order of checks. Those
+    that only matter when running (``num_threads``, the op resolver, ...) are then ignored,
+    except ``experimental_compress_quantization_zero_points``, which changes what is
+    reported. A delegate (only a foreign one can exist) is refused with ``ValueError``.
+    Where LiteRT refuses the model, this raises :class:`InvalidModelError` with LiteRT's
     message.
     """
 
-    def __init__(self, model_path: str | os.PathLike[str] | None = None,
+    def __init__(self, model_path: str | bytes | os.PathLike[Any] | None = None,
                  model_content: bytes | None = None,
                  experimental_delegates: Any = None,
                  num_threads: int | None = None,
-                 experimental_op_resolver_type: Any = 0,
+                 experimental_op_resolver_type: Any = OpResolverType.AUTO,
                  experimental_preserve_all_tensors: bool = False,
                  experimental_disable_delegate_clustering: bool = False,
                  experimental_default_delegate_latest_features: bool = False,
                  experimental_compress_quantization_zero_points: bool = False,
                  experimental_disable_delegate_node_fusion: bool = False,
                  experimental_force_delegate_node_profiling: bool = False) -> None:
-        # LiteRT's parameters, in its order; all but the zero-point one only matter when
-        # running, and are accepted and ignored (a misspelt keyword is a TypeError there too)
-        self._compress = bool(experimental_compress_quantization_zero_points)
-        source: str | os.PathLike[str] | bytes
-        if model_path and not model_content:
-            source = model_path
-        elif model_content and not model_path:
-            if not isinstance(model_content, bytes):
-                raise TypeError("model_content must be bytes, not "
-                                f"{type(model_content).__name__}")
-            source = model_content
-        elif not model_content and not model_path:
-            raise ValueError("`model_path` or `model_content` must be specified.")
+        # LiteRT's parameters in its order, checked as it checks them, in its order; all but
+        # the zero-point one only matter when running
+        if not hasattr(self, "_custom_op_registerers"):
+            self._custom_op_registerers: Any = []
+        self._compress = experimental_compress_quantization_zero_points
+        resolver = resolver_id(experimental_op_resolver_type, experimental_preserve_all_tensors)
+        check_threads(num_threads)
+        flags = [experimental_preserve_all_tensors, experimental_disable_delegate_clustering,
+                 experimental_default_delegate_latest_features,
+                 experimental_compress_quantization_zero_points,
+                 experimental_disable_delegate_node_fusion,
+                 experimental_force_delegate_node_profiling]
+        arguments = check_arguments(model_path, model_content, self._custom_op_registerers,
+                                    resolver, num_threads, flags)
+        if arguments.path is not None:
+            model = _load_path(arguments.path)
         else:
-            raise ValueError("Can't both provide `model_path` and `model_content`")
-        try:
-            model = load(source)
-        except InvalidModelError as error:
-            raise not_a_flatbuffer(error) from error
-        except OSError as error:
-            raise InvalidModelError(
-                f"Could not open '{os.fspath(source)!s}'.The model allocation is "
-                f"null/empty ({error.strerror or error})"
-            ) from error
-        self._setup(model)
+            assert arguments.content is not None
+            try:
+                model = load(arguments.content)
+            except InvalidModelError as error:
+                raise not_a_flatbuffer(error) from error
+        if arguments.empty_registerer:  # found once the model is verified, before building
+            try:
+                verify(model._fb)
+            except InvalidModelError as error:
+                raise not_a_flatbuffer(error) from error
+            raise RuntimeError("bad_function_call")
+        self._model: Model = model
+        self._state: Constructed = construct(model)
+        self._delegates = experimental_delegates or []
+        if experimental_delegates:
+            for delegate in experimental_delegates:
+                self._refuse_delegate(delegate._get_native_delegate_pointer())
+        self._read_tables()
 
     @classmethod
     def _of(cls, model: Model) -> Interpreter:
-        """An interpreter over a model already loaded (internal: one read of a remote file)."""
+        """An interpreter over a model already loaded, as ``Interpreter(model_path=...)`` of
+        its file with the default arguments gives (internal: one read of a remote file)."""
         interpreter = cls.__new__(cls)
+        interpreter._custom_op_registerers = []
         interpreter._compress = False
-        interpreter._setup(model)
+        interpreter._model = model
+        interpreter._state = construct(model)
+        interpreter._delegates = []
+        interpreter._read_tables()
         return interpreter
 
-    def _setup(self, model: Model) -> None:
-        self._model: Model = model
-        self._state: Constructed = construct(model)
+    def _read_tables(self) -> None:
         self._sources: dict[int, DetailSource] = {}
         try:
             self._signatures = self._read_signatures()
         except UnicodeDecodeError as error:
             raise InvalidModelError(f"{error} (a signature name is not UTF-8)") from error
+
+    def _refuse_delegate(self, pointer: Any) -> None:
+        """LiteRT's checks of a delegate's native pointer; a real one is refused, since
+        applying a delegate runs its code."""
+        address = converts_to_int(pointer, UINTPTR)
+        if address is None:
+            raise incompatible("ModifyGraphWithDelegate", [_SELF_INT], [self, pointer])
+        if address == 0:
+            raise RuntimeError("Null delegate.")
+        raise ValueError(_NO_DELEGATES)
 
     @property
     def model(self) -> Model:
@@ -192,31 +282,39 @@ class Interpreter:
 
     # -- operators ---------------------------------------------------------------------------
 
+    def _get_op_details(self, op_index: int) -> dict[str, Any]:
+        """Node ``op_index`` of subgraph 0, as LiteRT's experimental ``_get_op_details``.
+
+        Nodes are the operators LiteRT keeps, in file order (construction drops some), so
+        ``op_index`` counts kept operators. An index outside them is
+        ``ValueError('Invalid node index')``; one that is not an integer in C ``int`` range
+        is the ``TypeError`` LiteRT's binding raises.
+        """
+        position = converts_to_int(op_index, C_INT)
+        if position is None:
+            raise incompatible("NodeInputs", [_SELF_INT], [self, op_index])
+        nodes = self._state.subgraphs[0].nodes
+        if not 0 <= position < len(nodes):
+            raise ValueError("Invalid node index")
+        op = self._model.subgraphs[0].operators[nodes[position]]
+        # computed in LiteRT's order, so that the first error is the same
+        inputs = np.array(op.inputs, np.int32)
+        operand_types = [self._get_tensor_details(t, 0)["dtype"]
+                         for t in inputs.tolist() if t != -1]
+        outputs = np.array(op.outputs, np.int32)
+        result_types = [self._get_tensor_details(t, 0)["dtype"]
+                        for t in outputs.tolist() if t != -1]
+        code = self._model.operator_codes[op.opcode_index]
+        if code.is_custom:
+            name = _cut(code.custom_code_bytes).decode("utf-8")
+        else:
+            name = BUILTIN_OPERATOR_NAMES[code.builtin_code]
+        return {"index": int(op_index), "op_name": name, "inputs": inputs, "outputs": outputs,
+                "operand_types": operand_types, "result_types": result_types}
+
     def _get_ops_details(self) -> list[dict[str, Any]]:
-        """The nodes of subgraph 0, as LiteRT's experimental ``_get_ops_details``."""
-        operators = self._model.subgraphs[0].operators
-        codes = self._model.operator_codes
-        result = []
-        for position, k in enumerate(self._state.subgraphs[0].nodes):
-            op = operators[k]
-            code = codes[op.opcode_index]
-            if code.is_custom:
-                name = _cut(code.custom_code_bytes).decode("utf-8")
-            else:
-                name = BUILTIN_OPERATOR_NAMES[code.builtin_code]
-            inputs = np.array(op.inputs, np.int32)
-            outputs = np.array(op.outputs, np.int32)
-            result.append({
-                "index": position,
-                "op_name": name,
-                "inputs": inputs,
-                "outputs": outputs,
-                "operand_types": [self._get_tensor_details(t, 0)["dtype"]
-                                  for t in inputs.tolist() if t != -1],
-                "result_types": [self._get_tensor_details(t, 0)["dtype"]
-                                 for t in outputs.tolist() if t != -1],
-            })
-        return result
+        """Every node of subgraph 0, as LiteRT's experimental ``_get_ops_details``."""
+        return [self._get_op_details(k) for k in range(len(self._state.subgraphs[0].nodes))]
 
     # -- signatures --------------------------------------------------------------------------
 
@@ -279,15 +377,54 @@ class Interpreter:
     def reset_all_variables(self) -> None:
         raise NotImplementedError(_NOT_RUN.format(call="reset_all_variables"))
 
+    def _safe_to_run(self) -> bool:
+        """Always true: tflparse hands out no views of memory a run could reallocate."""
+        return True
+
     @property
-    def experimental_compress_quantization_zero_points(self) -> bool:
+    def experimental_compress_quantization_zero_points(self) -> Any:
         return self._compress
+
+
+class InterpreterWithCustomOps(Interpreter):
+    """LiteRT's ``InterpreterWithCustomOps``: ``Interpreter`` plus ``custom_op_registerers``.
+
+    The registerers (symbol names or functions) are checked as LiteRT's binding checks their
+    types, then ignored: custom operators need no registration to be inspected, and tflparse
+    neither looks names up nor calls functions. Every other argument is a keyword argument
+    of :class:`Interpreter`.
+    """
+
+    def __init__(self, custom_op_registerers: Any = None, **kwargs: Any) -> None:
+        self._custom_op_registerers = custom_op_registerers or []
+        super().__init__(**kwargs)
+
+
+class Delegate:
+    """LiteRT's ``Delegate`` wraps a native delegate library; tflparse loads none, so
+    constructing one raises ``ValueError``."""
+
+    def __init__(self, library: Any, options: Any = None) -> None:
+        raise ValueError(_NO_DELEGATES)
+
+
+def load_delegate(library: Any, options: Any = None) -> Delegate:
+    """Raises ``ValueError``, the error LiteRT's ``load_delegate`` documents for a delegate
+    that fails to load: tflparse runs no code. Code written for LiteRT that falls back to no
+    delegate on ``ValueError`` keeps working."""
+    try:
+        return Delegate(library, options)
+    except ValueError as error:
+        raise ValueError(f"Failed to load delegate from {library}\n{error}") from error
 
 
 class SignatureRunner:
     """The details half of LiteRT's ``SignatureRunner``."""
 
-    def __init__(self, interpreter: Interpreter, signature_key: str) -> None:
+    def __init__(self, interpreter: Interpreter | None = None,
+                 signature_key: str | None = None) -> None:
+        if not interpreter:
+            raise ValueError("None interpreter provided.")
         if not signature_key:
             raise ValueError("None signature_key provided.")
         self._interpreter = interpreter
