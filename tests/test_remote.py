@@ -98,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, big_model: Path
     files: dict[str, Content] = dict(models)
     files["big/big.tflite"] = big_model
     files["broken/truncated.tflite"] = models["fixtures/mnist_int8.tflite"].read_bytes()[:5000]
+    files["other/weights.bin"] = b"GGUF" + bytes(2 << 20)
     with serving(files) as (base, traffic):
         yield base, traffic, models
 
@@ -174,6 +175,15 @@ def test_a_model_with_large_weights_costs_its_structure_only(
     values = model.subgraphs[0].tensors[7].to_array()
     assert np.array_equal(values, tflparse.load(big_model).subgraphs[0].tensors[7].to_array())
     assert WEIGHT - 2 * _remote.BLOCK <= traffic.sent <= WEIGHT + 2 * _remote.BLOCK
+
+
+def test_a_large_file_that_is_no_model_costs_its_first_block(
+        site: tuple[str, Traffic, dict[str, Path]]) -> None:
+    base, traffic, _ = site
+    traffic.reset()
+    with pytest.raises(tflparse.InvalidModelError, match="GGUF"):
+        tflparse.load(base + "other/weights.bin")
+    assert traffic.sent <= _remote.BLOCK
 
 
 def test_inline_weights_are_fetched_when_read(

@@ -227,6 +227,12 @@ class RemoteFile:
             self.need(0, self.size)
             return
         self.need(0, BLOCK)
+        head = bytes(self.map[:8])
+        if head[:4] == b"PK\x03\x04":  # a zip (a bundle): read whole, as its reader needs
+            self.need(0, self.size)
+            return
+        if head[4:8] != b"TFL3":  # no model: the first block is enough to say what it is
+            return
         try:
             holes = self._holes()
         except _Malformed:  # the parser reports it; give it every byte it could look at
