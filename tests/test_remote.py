@@ -186,6 +186,17 @@ def test_a_large_file_that_is_no_model_costs_its_first_block(
     assert traffic.sent <= _remote.BLOCK
 
 
+def test_the_whole_file_comes_in_chunks(site: tuple[str, Traffic, dict[str, Path]],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    base, traffic, models = site
+    monkeypatch.setattr(_remote, "CHUNK", 64 << 10)
+    model = tflparse.load(base + "generated/inline.tflite")
+    traffic.reset()
+    data = bytes(model.bytes)
+    assert data == models["generated/inline.tflite"].read_bytes()
+    assert traffic.gets >= len(data) // (64 << 10) - 2
+
+
 def test_inline_weights_are_fetched_when_read(
         site: tuple[str, Traffic, dict[str, Path]]) -> None:
     base, traffic, models = site

@@ -34,6 +34,7 @@ BLOCK = 4 * 1024  # bytes per block of the bitmap
 WHOLE = 64 * 1024  # files up to this size are read in one request
 HOLE = 4 * BLOCK  # buffers smaller than this are read along with the structure
 MERGE = 2  # runs of wanted blocks this close are read in one request
+CHUNK = 8 << 20  # the largest range asked for in one request
 PARALLEL = 16  # ranges in flight at once, where the filesystem reads asynchronously
 RETRIES = 3  # attempts for a fault that may pass (timeout, reset, 5xx)
 TIMEOUT = 30.0  # seconds without progress before a request fails
@@ -141,7 +142,8 @@ class RemoteFile:
             self.map = mmap.mmap(-1, size, flags=flags) if flags else mmap.mmap(-1, size)
         else:
             self.map = mmap.mmap(-1, 1)
-        self._have = np.zeros(-(-size // BLOCK), bool)
+        self.block = BLOCK
+        self._have = np.zeros(-(-size // self.block), bool)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -149,7 +151,7 @@ class RemoteFile:
         """Make ``[start, start + length)`` readable (the FlatBuffer's ``need`` hook)."""
         if length <= 0:
             return
-        first, last = start // BLOCK, -(-min(start + length, self.size) // BLOCK)
+        first, last = start // self.block, -(-min(start + length, self.size) // self.block)
         if first < last and not self._have[first:last].all():
             wanted = np.zeros(len(self._have), bool)
             wanted[first:last] = True
@@ -160,22 +162,23 @@ class RemoteFile:
         keep = (stops > starts) & (starts >= 0) & (starts < self.size)
         if not keep.any():
             return
-        first = starts[keep] // BLOCK
-        last = -(-np.minimum(stops[keep], self.size) // BLOCK)
+        first = starts[keep] // self.block
+        last = -(-np.minimum(stops[keep], self.size) // self.block)
         self._fill(_cover(len(self._have), first, last))
 
     def _fill(self, wanted: np.ndarray) -> None:
         runs = _runs(wanted & ~self._have, MERGE)
         if not runs:
             return
-        ranges = [(a * BLOCK, min(b * BLOCK, self.size)) for a, b in runs]
+        ranges = [(lo, min(lo + CHUNK, b * self.block, self.size))
+                  for a, b in runs for lo in range(a * self.block, b * self.block, CHUNK)]
         for (start, stop), data in zip(ranges, self._read_all(ranges)):
             if len(data) != stop - start:
                 raise OSError(errno.EIO, f"the server sent {len(data)} of {stop - start} bytes "
                               f"at offset {start} (a truncated body, or the file changed)",
                               self.url)
             self.map[start:stop] = data
-            self._have[start // BLOCK:-(-stop // BLOCK)] = True
+            self._have[start // self.block:-(-stop // self.block)] = True
 
     def _read_all(self, ranges: list[tuple[int, int]]) -> list[bytes]:
         gather = getattr(self._handle, "async_fetch_range", None)
@@ -226,7 +229,7 @@ class RemoteFile:
         if self.size <= WHOLE:
             self.need(0, self.size)
             return
-        self.need(0, BLOCK)
+        self.need(0, self.block)
         head = bytes(self.map[:8])
         if head[:4] == b"PK\x03\x04":  # a zip (a bundle): read whole, as its reader needs
             self.need(0, self.size)
@@ -239,8 +242,8 @@ class RemoteFile:
             holes = np.zeros((0, 2), np.int64)
         inside = np.zeros(len(self._have), bool)
         if len(holes):
-            first = -(-holes[:, 0] // BLOCK)  # only blocks wholly inside a buffer are left
-            last = holes[:, 1] // BLOCK
+            first = -(-holes[:, 0] // self.block)  # only blocks wholly inside a buffer are left
+            last = holes[:, 1] // self.block
             inside = _cover(len(self._have), first, np.maximum(last, first))
         self._fill(~inside)
 
