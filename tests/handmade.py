@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
-import pytest
+from model_builder import buffer, pack
+from model_builder import schema as s
+from model_builder import tensor as named_tensor
 
-s = pytest.importorskip("ai_edge_litert.schema_py_generated")
+__all__ = ["s", "buffer", "tensor", "build_model", "sparse_chain", "high_rank"]
 
 
 def build_model(tensors: list[object], buffers: list[object]) -> bytes:
+    """One subgraph whose input and output are tensor 0; ``buffers`` include buffer 0."""
     subgraph = s.SubGraphT()
     subgraph.tensors, subgraph.inputs, subgraph.outputs = tensors, [0], [0]
     model = s.ModelT()
     model.version, model.subgraphs, model.buffers = 3, [subgraph], buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 def tensor(shape: list[int], tensor_type: int, buffer: int = 0, **fields: object) -> object:
-    t = s.TensorT()
-    t.shape, t.type, t.buffer, t.name = shape, tensor_type, buffer, "t"
-    for key, value in fields.items():
-        setattr(t, key, value)
-    return t
-
-
-def buffer(data: bytes | None = None) -> object:
-    b = s.BufferT()
-    b.data = None if data is None else np.frombuffer(data, np.uint8)
-    return b
+    """A tensor named ``t``."""
+    return named_tensor("t", tensor_type, shape, buffer, **fields)
 
 
 def sparse_chain(rank: int, block_dims: int) -> bytes:

@@ -14,80 +14,19 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import FIXTURES, SHARED_MODELS, shared_model_paths
+from model_builder import one_subgraph_model as build  # noqa: E402
+from model_builder import schema as s  # noqa: E402
+from model_builder import tensor  # noqa: E402
 
 import tflparse
 from tflparse.audit import RULES, SEVERITIES, Finding, audit_model, audit_path, rule
-
-s = pytest.importorskip("ai_edge_litert.schema_py_generated")
-flatbuffers = pytest.importorskip("flatbuffers")
 
 T, OP = s.TensorType, s.BuiltinOperator
 MNIST = FIXTURES / "mnist_int8.tflite"
 
 
 # --------------------------------------------------------------------------------------------
-# Building models
-
-
-def tensor(name: bytes, tensor_type: int, shape: list[int], buffer: int = 0, *,
-           scale: list[float] | None = None, zero_point: list[int] | None = None,
-           axis: int = 0, blockwise: tuple[int, int, int] | None = None) -> Any:
-    """A TensorT; ``blockwise`` = (scales tensor, zero_points tensor, block_size)."""
-    t = s.TensorT()
-    t.name, t.type, t.shape, t.buffer = name, tensor_type, shape, buffer
-    if scale is not None or zero_point is not None or blockwise is not None:
-        q = s.QuantizationParametersT()
-        q.scale = scale
-        q.zeroPoint = zero_point
-        q.quantizedDimension = axis
-        if blockwise is not None:
-            details = s.BlockwiseQuantizationT()
-            details.scales, details.zeroPoints, details.blockSize = blockwise
-            q.detailsType = s.QuantizationDetails.BlockwiseQuantization
-            q.details = details
-        t.quantization = q
-    return t
-
-
-def build(tensors: list[Any], operators: list[tuple[int, list[int], list[int]]] = (),
-          buffers: list[bytes | None] | None = None, inputs: list[int] | None = None,
-          outputs: list[int] | None = None, version: int = 3,
-          external: dict[int, tuple[int, int]] | None = None) -> bytes:
-    """A one-subgraph model; ``buffers[i]`` is buffer i+1's data, ``external`` buffer
-    index -> (offset, size)."""
-    model = s.ModelT()
-    model.version = version
-    codes: list[int] = []
-    ops = []
-    for builtin, op_inputs, op_outputs in operators:
-        if builtin not in codes:
-            codes.append(builtin)
-        op = s.OperatorT()
-        op.opcodeIndex, op.inputs, op.outputs = codes.index(builtin), op_inputs, op_outputs
-        ops.append(op)
-    model.operatorCodes = []
-    for builtin in codes:
-        code = s.OperatorCodeT()
-        code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), 1
-        model.operatorCodes.append(code)
-    graph = s.SubGraphT()
-    graph.tensors, graph.operators = tensors, ops
-    graph.inputs = [] if inputs is None else inputs
-    graph.outputs = [] if outputs is None else outputs
-    model.subgraphs = [graph]
-    model.buffers = [s.BufferT()]
-    for data in buffers or []:
-        entry = s.BufferT()
-        if data is not None:
-            entry.data = np.frombuffer(data, np.uint8)
-        model.buffers.append(entry)
-    for index, (offset, size) in (external or {}).items():
-        while len(model.buffers) <= index:
-            model.buffers.append(s.BufferT())
-        model.buffers[index].offset, model.buffers[index].size = offset, size
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+# Building models (tensor() and build() come from model_builder)
 
 
 def rules_of(data: bytes | Path) -> list[str]:
@@ -209,7 +148,7 @@ def fully_connected(weight_zp: list[int], bias_scale: list[float], weight_scale:
                  [bytes(4 * n), i32(*[0] * n)], inputs=[0], outputs=[3])
 
 
-def test_int8_weight_zero_point() -> None:
+def test_int8_weight_zero_point_flags_asymmetric_weights() -> None:
     [f] = findings(fully_connected([3, 0], [0.05, 0.1], [0.1, 0.2]), "int8-weight-zero-point")
     assert f.location.tensor == 1 and "XNNPACK" in f.message
     assert not findings(fully_connected([0, 0], [0.05, 0.1], [0.1, 0.2]),
@@ -221,7 +160,7 @@ def test_int8_constant_that_is_not_a_weight_may_be_asymmetric() -> None:
     assert not findings(data, "int8-weight-zero-point")
 
 
-def test_bias_scale_per_channel() -> None:
+def test_bias_scale_compares_every_channel() -> None:
     assert not findings(fully_connected([0, 0], [0.05, 0.1], [0.1, 0.2]), "bias-scale")
     [f] = findings(fully_connected([0, 0], [0.05, 0.5], [0.1, 0.2]), "bias-scale")
     assert f.location.operator == 0 and f.location.tensor == 2
@@ -270,8 +209,8 @@ def activation(builtin: int, in_type: int, out_type: int, scale: float, zero_poi
     (OP.SOFTMAX, T.INT16, T.INT16, 1 / 32768, 0, False),
     (OP.SOFTMAX, T.INT16, T.INT16, 1 / 32768, 1, True),
 ], ids=lambda v: str(v))
-def test_fixed_output_scale(builtin: int, in_type: int, out_type: int, scale: float, zp: int,
-                            bad: bool) -> None:
+def test_fixed_output_scale_flags_other_scales_and_zero_points(
+        builtin: int, in_type: int, out_type: int, scale: float, zp: int, bad: bool) -> None:
     data = activation(builtin, in_type, out_type, scale, zp)
     assert bool(findings(data, "fixed-output-scale")) is bad
     # an int8 softmax's asymmetric int16 output is not an int16 activation problem
@@ -312,7 +251,7 @@ def test_float_model_is_not_an_integer_model() -> None:
     assert rules_of(data) == []
 
 
-def test_mixed_int8_uint8() -> None:
+def test_mixed_int8_uint8_flags_the_first_uint8_tensor() -> None:
     tensors = [tensor(b"a", T.UINT8, [4], scale=[0.1], zero_point=[128]),
                tensor(b"b", T.INT8, [4], scale=[0.1], zero_point=[0])]
     data = build(tensors, [(OP.QUANTIZE, [0], [1])], inputs=[0], outputs=[1])
@@ -353,7 +292,7 @@ def test_buffer_outside_file() -> None:
     assert not findings(inside, "buffer-outside-file")
 
 
-def test_blockwise_scales() -> None:
+def test_blockwise_scale_flags_zero_and_subnormal_scales() -> None:
     def model(scales: bytes) -> bytes:
         tensors = [tensor(b"scales", T.FLOAT16, [2], 1), tensor(b"w", T.INT4, [2, 2], 2,
                                                                  blockwise=(0, -1, 2))]

@@ -10,6 +10,7 @@ from conftest import ROOT
 
 pytest.importorskip("ai_edge_litert.interpreter")
 pytest.importorskip("tflite")
+pytestmark = [pytest.mark.litert, pytest.mark.slow]
 
 
 def test_benchmark_runs_at_tiny_sizes() -> None:

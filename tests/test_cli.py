@@ -35,13 +35,10 @@ def run(*args: str | os.PathLike[str], code: int | None = 0, **env: str
 
 
 def build(name: bytes, scale: float = 0.5) -> bytes:
-    from test_audit import affine, build as build_model, tensor  # noqa: I001
-
-    del affine
-    from ai_edge_litert import schema_py_generated as s
+    from model_builder import one_subgraph_model, schema as s, tensor  # noqa: I001
 
     t = tensor(name, s.TensorType.INT8, [2], scale=[scale], zero_point=[0])
-    return build_model([t], inputs=[0], outputs=[0])
+    return one_subgraph_model([t], inputs=[0], outputs=[0])
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,6 +227,7 @@ def test_details_json_equals_interpreter_shared(path: Path) -> None:
     check_details(path)
 
 
+@pytest.mark.litert
 def test_details_json_equals_litert() -> None:
     litert = pytest.importorskip("ai_edge_litert.interpreter")
     paths = [MNIST, *(p for p in shared_model_paths()
@@ -255,7 +253,7 @@ def test_details_json_nan_and_dtype_names(tmp_path: Path) -> None:
 
 
 def test_details_json_error_objects(tmp_path: Path) -> None:
-    from test_audit import build as build_model, tensor  # noqa: I001
+    from model_builder import one_subgraph_model as build_model, tensor  # noqa: I001
     from ai_edge_litert import schema_py_generated as s
 
     path = tmp_path / "optional_input.tflite"

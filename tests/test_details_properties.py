@@ -9,7 +9,9 @@ from hypothesis import HealthCheck, given, settings
 import tflparse
 
 pytest.importorskip("ai_edge_litert.schema_py_generated")
-from model_strategies import models  # noqa: E402
+from gen_valid_models import models  # noqa: E402
+
+pytestmark = pytest.mark.slow
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

@@ -3,14 +3,15 @@
 Every inspection call (with its error cases) is made on both; the results must be identical
 or both must refuse. LiteRT runs in a child process, so a case where it crashes costs one
 call and is reported as "LiteRT crashes here". Models: every file in ../shared/models, the
-fixtures, and hypothesis-generated models from two generators: ``model_strategies`` (every
-schema feature, quantization, sparsity, operators that LiteRT treats specially) and
-``modelgen`` (models that also break one of LiteRT's construction rules, or are truncated or
-mislabelled); and corrupted copies of all of these (``fuzzing.fuzz_inputs``), where LiteRT's
-flatbuffer verifier must refuse exactly what ours refuses.
+fixtures, and hypothesis-generated models from two generators: ``gen_valid_models``
+(every schema feature, quantization, sparsity, operators that LiteRT treats specially) and
+``gen_broken_models`` (models that also break one of LiteRT's construction rules, or are
+truncated or mislabelled); and corrupted copies of all of these (``fuzzing.fuzz_inputs``),
+where LiteRT's flatbuffer verifier must refuse exactly what ours refuses.
 
-BFLOAT16's dtype depends on whether ml_dtypes was imported (FACTS §3.5): each model runs
-against a LiteRT worker that did or did not import it, and tflparse is pinned to match.
+BFLOAT16's dtype depends on whether ml_dtypes was imported (docs/litert-rules.md, 2.5): each
+model runs against a LiteRT worker that did or did not import it, and tflparse is pinned to
+match.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from hypothesis import strategies as st
 
 pytest.importorskip("ai_edge_litert.interpreter")
 from fuzzing import fuzz_inputs  # noqa: E402
+from gen_broken_models import models as rule_breaking_models  # noqa: E402
+from gen_valid_models import models  # noqa: E402
 from handmade import high_rank, sparse_chain  # noqa: E402
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse, same  # noqa: E402
-from model_strategies import models  # noqa: E402
-from modelgen import models as rule_breaking_models  # noqa: E402
 
+pytestmark = [pytest.mark.litert, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
 
 
@@ -62,7 +64,7 @@ def check_model(workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool =
 
 
 @pytest.mark.parametrize("path", shared_models_param())
-def test_shared_model(workers: dict[bool, LiteRT], path: Path) -> None:
+def test_shared_models_read_as_litert_reads_them(workers: dict[bool, LiteRT], path: Path) -> None:
     crashes = check_model(workers, path.read_bytes())
     if crashes:  # shown in pytest's warnings summary
         warnings.warn(f"LiteRT crashes here: {crashes} call(s) on {path.name}; tflparse raised "
@@ -70,22 +72,23 @@ def test_shared_model(workers: dict[bool, LiteRT], path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in fixture_paths()])
-def test_fixture(workers: dict[bool, LiteRT], path: Path) -> None:
+def test_fixtures_read_as_litert_reads_them(workers: dict[bool, LiteRT], path: Path) -> None:
     check_model(workers, path.read_bytes())
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=models(), with_ml_dtypes=st.booleans())
-def test_generated_model(workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool) -> None:
+def test_generated_models_read_as_litert_reads_them(
+        workers: dict[bool, LiteRT], data: bytes, with_ml_dtypes: bool) -> None:
     check_model(workers, data, with_ml_dtypes)
 
 
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(case=rule_breaking_models(), with_ml_dtypes=st.booleans())
-def test_generated_model_breaking_rules(workers: dict[bool, LiteRT], case: tuple[bytes, str],
-                                        with_ml_dtypes: bool) -> None:
+def test_rule_breaking_models_refused_or_read_as_litert_does(
+        workers: dict[bool, LiteRT], case: tuple[bytes, str], with_ml_dtypes: bool) -> None:
     data, description = case
     note(description)
     check_model(workers, data, with_ml_dtypes)
@@ -97,7 +100,8 @@ SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=fuzz_inputs(SMALL_SEEDS))
-def test_corrupted_model(workers: dict[bool, LiteRT], data: bytes) -> None:
+def test_corrupted_models_refused_as_litert_verifier_does(
+        workers: dict[bool, LiteRT], data: bytes) -> None:
     check_model(workers, data)
 
 
@@ -111,7 +115,8 @@ HANDMADE = {
 
 
 @pytest.mark.parametrize("name", sorted(HANDMADE))
-def test_handmade_model(workers: dict[bool, LiteRT], name: str) -> None:
+def test_extreme_handmade_models_read_as_litert_reads_them(
+        workers: dict[bool, LiteRT], name: str) -> None:
     """Shapes the generators stay clear of: more dimensions than numpy arrays can have, and
     sparsity thousands of levels deep."""
     assert check_model(workers, HANDMADE[name]()) == 0

@@ -29,6 +29,8 @@ from conftest import FIXTURES, fixture_paths, shared_models_param
 from hypothesis import HealthCheck, given, note, settings
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
+from gen_broken_models import models as rule_breaking_models  # noqa: E402
+from gen_valid_models import models  # noqa: E402
 from litert_oracle import (  # noqa: E402
     CRASH,
     FakeDelegate,
@@ -41,12 +43,11 @@ from litert_oracle import (  # noqa: E402
     noop_registerer,
     run_tflparse,
 )
-from model_strategies import models  # noqa: E402
-from modelgen import models as rule_breaking_models  # noqa: E402
 
 import tflparse  # noqa: E402
 import tflparse.interpreter as ours  # noqa: E402
 
+pytestmark = [pytest.mark.litert, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
 MODEL = FIXTURES / "mnist_int8.tflite"
 DATA = MODEL.read_bytes()
@@ -188,14 +189,12 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
 
 def _no_subgraph_model() -> bytes:
     """A well-formed model that LiteRT refuses to build: it has no subgraph."""
-    import flatbuffers
-    from handmade import s
+    from model_builder import pack
+    from model_builder import schema as s
 
     model = s.ModelT()
     model.version, model.subgraphs, model.buffers = 3, [], []
-    builder = flatbuffers.Builder(256)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 def _kwargs(*parts: dict[str, Any]) -> dict[str, Any]:

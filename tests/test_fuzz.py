@@ -15,6 +15,7 @@ from conftest import ROOT, fixture_paths, shared_model_paths
 from fuzzing import exercise, fuzz_inputs
 from hypothesis import HealthCheck, given, settings
 
+pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
 SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
                if p.stat().st_size <= 64_000]

@@ -95,7 +95,7 @@ def test_every_value_survives_dequantize_then_quantize(p: tuple[str, float, int]
 
 @given(params(), st.sampled_from(PURE),
        hnp.arrays(np.float32, st.integers(1, 40), elements=st.floats(-1e6, 1e6, width=32)))
-def test_monotone(p: tuple[str, float, int], rounding: str, x: np.ndarray) -> None:
+def test_quantize_is_monotone(p: tuple[str, float, int], rounding: str, x: np.ndarray) -> None:
     name, scale, zp = p
     x = np.sort(x[np.abs(x.astype(np.float64) / scale) < 2.0**30])
     q = quantize(x, scale, zp, name, rounding=rounding).astype(np.int64)
@@ -289,6 +289,6 @@ def test_shapes_are_kept() -> None:
     (lambda: dequantize_blockwise(np.zeros((4, 2), np.int8), np.ones((2, 2)), None,
                                   block_size=4, axis=0), "scales of shape"),
 ])
-def test_argument_errors(call: object, message: str) -> None:
+def test_bad_arguments_raise_value_error_naming_the_problem(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]

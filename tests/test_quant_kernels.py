@@ -16,14 +16,15 @@ import pytest
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated")
-flatbuffers = pytest.importorskip("flatbuffers")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from model_builder import pack  # noqa: E402
 
 from tflparse._values import pack_int  # noqa: E402
 from tflparse.quant import dequantize, quantize  # noqa: E402
 
+pytestmark = pytest.mark.litert
 REF = litert.OpResolverType.BUILTIN_REF
 OPT = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
 KERNELS = {"reference": REF, "optimized": OPT}
@@ -75,9 +76,7 @@ def one_op_model(op: int, in_type: int, out_type: int, shape: list[int], scale: 
     if constant is not None:
         buffers[1].data = np.frombuffer(constant, np.uint8)
     model.subgraphs, model.buffers = [graph], buffers
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 def run(model: bytes, kernel: str, value: np.ndarray | None) -> np.ndarray:
@@ -155,8 +154,8 @@ def float_inputs(rng: np.random.Generator, shape: tuple[int, ...], scale: np.nda
 @SETTINGS
 @given(dtype=st.sampled_from(["int8", "uint8", "int16", "int4"]), scale=scales(),
        data=st.data(), size=st.integers(1, 41), seed=st.integers(0, 2**32 - 1))
-def test_quantize_per_tensor(dtype: str, scale: np.float32, data: st.DataObject, size: int,
-                             seed: int) -> None:
+def test_quantize_per_tensor_matches_litert_kernels(
+        dtype: str, scale: np.float32, data: st.DataObject, size: int, seed: int) -> None:
     _, low, high, _, _ = TYPES[dtype]
     zp = data.draw(st.integers(low, high), label="zero_point")
     rng = np.random.default_rng(seed)
@@ -175,8 +174,8 @@ def test_quantize_per_tensor(dtype: str, scale: np.float32, data: st.DataObject,
 @given(dtype=st.sampled_from(["int8", "uint8", "int16"]), data=st.data(),
        shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
        seed=st.integers(0, 2**32 - 1), kernel=st.sampled_from(["reference", "optimized"]))
-def test_quantize_per_axis(dtype: str, data: st.DataObject, shape: list[int], seed: int,
-                           kernel: str) -> None:
+def test_quantize_per_axis_matches_litert_kernels(
+        dtype: str, data: st.DataObject, shape: list[int], seed: int, kernel: str) -> None:
     _, low, high, _, _ = TYPES[dtype]
     axis = data.draw(st.integers(0, len(shape) - 1), label="axis")
     shape[axis] = max(shape[axis], 2)  # one scale only would select the per-tensor kernel
@@ -201,8 +200,8 @@ def test_quantize_per_axis(dtype: str, data: st.DataObject, shape: list[int], se
 @SETTINGS
 @given(dtype=st.sampled_from(sorted(TYPES)), scale=scales(), data=st.data(),
        size=st.integers(1, 41), seed=st.integers(0, 2**32 - 1))
-def test_dequantize_per_tensor(dtype: str, scale: np.float32, data: st.DataObject, size: int,
-                               seed: int) -> None:
+def test_dequantize_per_tensor_matches_litert_kernels(
+        dtype: str, scale: np.float32, data: st.DataObject, size: int, seed: int) -> None:
     _, low, high, storage, _ = TYPES[dtype]
     # LiteRT refuses int16 DEQUANTIZE with a zero point (see test_kernel_limits)
     zp = 0 if dtype == "int16" else data.draw(st.integers(low, high), label="zero_point")
@@ -217,8 +216,8 @@ def test_dequantize_per_tensor(dtype: str, scale: np.float32, data: st.DataObjec
 @given(dtype=st.sampled_from(["int8", "uint8", "int4", "uint4", "int2"]), data=st.data(),
        shape=st.lists(st.integers(1, 5), min_size=1, max_size=3),
        seed=st.integers(0, 2**32 - 1), kernel=st.sampled_from(["reference", "optimized"]))
-def test_dequantize_per_axis(dtype: str, data: st.DataObject, shape: list[int], seed: int,
-                             kernel: str) -> None:
+def test_dequantize_per_axis_matches_litert_kernels(
+        dtype: str, data: st.DataObject, shape: list[int], seed: int, kernel: str) -> None:
     _, low, high, storage, _ = TYPES[dtype]
     axis = data.draw(st.integers(0, len(shape) - 1), label="axis")
     shape[axis] = max(shape[axis], 2)
@@ -233,7 +232,7 @@ def test_dequantize_per_axis(dtype: str, data: st.DataObject, shape: list[int], 
     assert same_bits(dequantize(q, scale, zp, axis=axis, rounding="litert_optimized"), got)
 
 
-def test_every_value_of_every_type() -> None:
+def test_dequantize_every_value_of_every_type_as_litert_kernels() -> None:
     """All values of each type, at a scale with many significant bits, both kernels."""
     scale = np.float32(0.1234567)
     for dtype, (_, low, high, storage, _) in TYPES.items():
@@ -248,7 +247,7 @@ def test_every_value_of_every_type() -> None:
 
 
 @pytest.mark.parametrize("kernel", sorted(KERNELS))
-def test_kernel_limits(kernel: str) -> None:
+def test_litert_kernels_refuse_what_quant_refuses(kernel: str) -> None:
     q16 = np.zeros((2, 3), np.int16)
     with pytest.raises(RuntimeError, match="zero_point"):
         litert_dequantize(q16, 0.5, 3, "int16", kernel)  # int16 needs zero point 0

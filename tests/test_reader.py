@@ -221,7 +221,7 @@ def test_empty_file_is_invalid_model(tmp_path: Path) -> None:
         tflparse.load(path)
 
 
-def test_string_buffers() -> None:
+def test_string_buffer_counts_offsets_and_missing_entries() -> None:
     from tflparse._values import decode_strings
 
     # count 2, offsets 16, 18, 21 from the buffer's start, then the bytes

@@ -8,22 +8,31 @@ every enum value must match, and no field of those tables may be missing from ou
 from __future__ import annotations
 
 import enum
-import importlib.util
+import functools
+import importlib
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tflparse import _schema as S
 
 ROOT = Path(__file__).resolve().parents[1]
-official_spec = importlib.util.find_spec("ai_edge_litert.schema_py_generated")
-if official_spec is None or official_spec.origin is None:  # pragma: no cover
-    pytest.skip("ai-edge-litert is not installed", allow_module_level=True)
-OFFICIAL_SOURCE = Path(official_spec.origin).read_text(encoding="utf-8")
-import ai_edge_litert.schema_py_generated as official  # noqa: E402
+
+
+@functools.cache
+def official_module() -> Any:
+    """The official generated bindings (the test skips without ai-edge-litert)."""
+    return pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+
+@functools.cache
+def official_source() -> str:
+    return Path(official_module().__file__).read_text(encoding="utf-8")
+
 
 # Prepend<Kind>Slot of the official builders -> struct format of ours
 PREPEND_FORMATS = {
@@ -53,19 +62,39 @@ def camel(name: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def official_slots(table: str) -> dict[str, tuple[int, str, str]]:
+def official_slots(table: str, source: str | None = None) -> dict[str, tuple[int, str, str]]:
     """camel field name -> (slot, Prepend kind, default text) from the official builders."""
     pattern = re.compile(
         rf"def {table}Add(\w+)\(builder, \w+\):\n"
         r"\s+builder\.Prepend(\w+)Slot\((\d+), [^,]+, ([^)]+)\)"
     )
+    text = official_source() if source is None else source
     return {m.group(1): (int(m.group(3)), m.group(2), m.group(4).strip())
-            for m in pattern.finditer(OFFICIAL_SOURCE)}
+            for m in pattern.finditer(text)}
 
 
-def fields_of(table: str) -> dict[str, S.Scalar | S.Vector | S.Ref]:
-    cls = getattr(S, table)
+def fields_of(table: str, schema: Any = S) -> dict[str, S.Scalar | S.Vector | S.Ref]:
+    cls = getattr(schema, table)
     return {k: v for k, v in vars(cls).items() if isinstance(v, (S.Scalar, S.Vector, S.Ref))}
+
+
+def check_slots(table: str, ours: dict[str, S.Scalar | S.Vector | S.Ref],
+                slots: dict[str, tuple[int, str, str]]) -> None:
+    """Every field of ours sits in the official slot, with the official type and default."""
+    assert slots, f"official bindings have no builder for {table}"
+    for field in ours.values():
+        slot, kind, default = slots[camel(field.name)]
+        assert field.voffset == 4 + 2 * slot, f"{table}.{field.name}"
+        if isinstance(field, S.Scalar):
+            assert PREPEND_FORMATS[kind] == field.fmt, f"{table}.{field.name} type"
+            official_default = {"True": True, "False": False}.get(default, default)
+            if not isinstance(official_default, bool):
+                official_default = float(official_default) if "." in default else int(default)
+            assert field.default == official_default, f"{table}.{field.name} default"
+        else:
+            assert kind == "UOffsetTRelative", f"{table}.{field.name} is an offset field"
+    missing = set(slots) - {camel(f.name) for f in ours.values()}
+    assert not missing, f"{table} lacks {sorted(missing)}"
 
 
 def test_generated_module_is_current() -> None:
@@ -82,28 +111,8 @@ def test_tables_are_described() -> None:
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_field_slots_match_official(table: str) -> None:
-    slots = official_slots(table)
-    assert slots, f"official bindings have no builder for {table}"
-    ours = fields_of(table)
-    for field in ours.values():
-        slot, kind, default = slots[camel(field.name)]
-        assert field.voffset == 4 + 2 * slot, f"{table}.{field.name}"
-        if isinstance(field, S.Scalar):
-            assert PREPEND_FORMATS[kind] == field.fmt, f"{table}.{field.name} type"
-            official_default = {"True": True, "False": False}.get(default, default)
-            if not isinstance(official_default, bool):
-                official_default = float(official_default) if "." in default else int(default)
-            assert field.default == official_default, f"{table}.{field.name} default"
-        else:
-            assert kind == "UOffsetTRelative", f"{table}.{field.name} is an offset field"
-
-
-@pytest.mark.parametrize("table", TABLES)
-def test_no_official_field_missing(table: str) -> None:
-    ours = {camel(f.name) for f in fields_of(table).values()}
-    missing = set(official_slots(table)) - ours
-    assert not missing, f"{table} lacks {sorted(missing)}"
+def test_field_slots_types_and_defaults_match_official(table: str) -> None:
+    check_slots(table, fields_of(table), official_slots(table))
 
 
 @pytest.mark.parametrize("table", TABLES)
@@ -114,7 +123,7 @@ def test_vector_element_types_match_official(table: str) -> None:
         accessor = re.search(
             rf"def {camel(field.name)}\(self, j\):"
             r".*?self\._tab\.Get\(flatbuffers\.number_types\.(\w+)Flags",
-            OFFICIAL_SOURCE[OFFICIAL_SOURCE.index(f"class {table}(object)"):], re.S)
+            official_source()[official_source().index(f"class {table}(object)"):], re.S)
         assert accessor, f"{table}.{field.name}"
         assert VECTOR_FORMATS[accessor.group(1)] == field.elem, f"{table}.{field.name}"
 
@@ -122,13 +131,14 @@ def test_vector_element_types_match_official(table: str) -> None:
 @pytest.mark.parametrize("name", ENUMS)
 def test_enum_values_match_official(name: str) -> None:
     ours = getattr(S, name)
-    theirs = getattr(official, name)
+    theirs = getattr(official_module(), name)
     expected = {k: v for k, v in vars(theirs).items() if not k.startswith("_")}
     assert {m.name: m.value for m in ours} == expected
 
 
 def test_builtin_operator_names_match_official() -> None:
-    expected = {v: k for k, v in vars(official.BuiltinOperator).items() if not k.startswith("_")}
+    operators = vars(official_module().BuiltinOperator)
+    expected = {v: k for k, v in operators.items() if not k.startswith("_")}
     assert expected == S.BUILTIN_OPERATOR_NAMES
     for value, name in S.BUILTIN_OPERATOR_NAMES.items():
         assert getattr(S.BuiltinOperator, name) == value
@@ -144,9 +154,9 @@ FLAG_SIZES = {f"{k}Flags": v for k, v in PREPEND_SIZES.items()}
 def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
     """(kind, target) of an offset field, from the official accessor that reads it."""
     body_of = re.compile(r"    def (\w+)\(self(?:, j)?\):\n((?:        .*\n)+)")
-    start = OFFICIAL_SOURCE.index(f"class {table}(object)")
-    end = OFFICIAL_SOURCE.find("\nclass ", start + 1)
-    for name, body in body_of.findall(OFFICIAL_SOURCE[start:end]):
+    start = official_source().index(f"class {table}(object)")
+    end = official_source().find("\nclass ", start + 1)
+    for name, body in body_of.findall(official_source()[start:end]):
         if f"self._tab.Offset({voffset})" not in body or name.endswith(
                 ("Length", "IsNone", "AsNumpy")):
             continue
@@ -191,7 +201,75 @@ def test_layout_matches_official(table: str) -> None:
 
 @pytest.mark.parametrize("union", sorted(S.UNION_MEMBERS))
 def test_union_members_match_official(union: str) -> None:
-    theirs = sorted((v, k) for k, v in vars(getattr(official, union)).items()
+    theirs = sorted((v, k) for k, v in vars(getattr(official_module(), union)).items()
                     if not k.startswith("_") and k != "NONE")
     assert [k for _, k in theirs] == list(S.UNION_MEMBERS[union])
     assert [v for v, _ in theirs] == list(range(1, len(theirs) + 1))
+
+
+# --------------------------------------------------------------------------------------------
+# schema/conversion_metadata.fbs -> tflparse/_conversion_schema.py
+
+#: where the official generated bindings of conversion_metadata.fbs live, when installed
+CONVERSION_BINDINGS = ("tensorflow.lite.python.conversion_metadata_schema_py_generated",
+                       "tflite.conversion_metadata_schema_py_generated")
+CONVERSION_TABLES = ["Environment", "SparsityBlockSize", "ConversionOptions",
+                     "ConversionMetadata"]
+
+
+def official_conversion_bindings() -> Any:
+    """The first official conversion-metadata bindings installed; the test skips without."""
+    for name in CONVERSION_BINDINGS:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    pytest.skip("no official conversion_metadata bindings installed "
+                f"(looked for {', '.join(CONVERSION_BINDINGS)})")
+
+
+def test_conversion_schema_describes_every_table() -> None:
+    from tflparse import _conversion_schema as C
+
+    assert set(CONVERSION_TABLES) == set(C.LAYOUTS)
+
+
+@pytest.mark.parametrize("table", CONVERSION_TABLES)
+def test_conversion_field_slots_match_official(table: str) -> None:
+    from tflparse import _conversion_schema as C
+
+    module = official_conversion_bindings()
+    source = Path(module.__file__).read_text(encoding="utf-8")
+    check_slots(table, fields_of(table, C), official_slots(table, source))
+
+
+@pytest.mark.parametrize("name", ["ModelType", "ModelOptimizationMode"])
+def test_conversion_enum_values_match_official(name: str) -> None:
+    from tflparse import _conversion_schema as C
+
+    theirs = getattr(official_conversion_bindings(), name)
+    expected = {k: v for k, v in vars(theirs).items() if not k.startswith("_")}
+    assert {m.name: m.value for m in getattr(C, name)} == expected
+
+
+def test_conversion_metadata_built_by_official_bindings_reads_back() -> None:
+    flatbuffers = pytest.importorskip("flatbuffers")
+    official = official_conversion_bindings()
+    from tflparse._conversion_metadata import read_conversion_metadata
+
+    env = official.EnvironmentT()
+    env.tensorflowVersion, env.apiVersion, env.modelType, env.modelHash = (
+        "2.99.1", 2, official.ModelType.KERAS_MODEL, 0xFEEDFACE12345678)
+    options = official.ConversionOptionsT()
+    options.modelOptimizationModes = [official.ModelOptimizationMode.PTQ_INT16, 3003]
+    options.allowCustomOps, options.forceSelectTfOps = True, True
+    block = official.SparsityBlockSizeT()
+    block.values = [4, 1]
+    options.sparsityBlockSizes = [block]
+    root = official.ConversionMetadataT()
+    root.environment, root.options = env, options
+    builder = flatbuffers.Builder(256)
+    builder.Finish(root.Pack(builder))
+    found = read_conversion_metadata(bytes(builder.Output()))
+    assert found.environment == ("2.99.1", 2, 2, 0xFEEDFACE12345678)
+    assert found.options == ((1004, 3003), True, False, True, ((4, 1),))

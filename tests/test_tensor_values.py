@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
 from conftest import fixture_paths, shared_model_paths
@@ -21,7 +20,6 @@ from hypothesis import strategies as st
 import tflparse
 from tflparse import BuiltinOperator
 
-s = pytest.importorskip("ai_edge_litert.schema_py_generated")
 MODELS = [p for p in fixture_paths() + shared_model_paths() if not p.name.startswith("FAIL_")]
 
 
@@ -71,7 +69,8 @@ def test_blockwise_dequantize_uses_its_scale_tensor() -> None:
 
 
 def run_litert(data: bytes, outputs: list[int]) -> list[np.ndarray]:
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    Interpreter, OpResolverType = litert.Interpreter, litert.OpResolverType
 
     interpreter = Interpreter(
         model_content=data, experimental_preserve_all_tensors=True,
@@ -83,6 +82,7 @@ def run_litert(data: bytes, outputs: list[int]) -> list[np.ndarray]:
     return [interpreter.get_tensor(i) for i in outputs]
 
 
+@pytest.mark.litert
 def test_densify_matches_litert_on_real_sparse_model() -> None:
     paths = [p for p in shared_model_paths() if "sparse" in p.name and p.suffix == ".tflite"]
     if not paths:
@@ -103,6 +103,9 @@ def test_densify_matches_litert_on_real_sparse_model() -> None:
 
 def densify_model(rows: int, cols: int, segments: list[int], indices: list[int],
                   values: np.ndarray, vector_type: int) -> bytes:
+    from model_builder import pack
+    from model_builder import schema as s
+
     make = {1: s.Int32VectorT, 2: s.Uint16VectorT, 3: s.Uint8VectorT}[vector_type]
     sparsity = s.SparsityParametersT()
     sparsity.traversalOrder = [0, 1]
@@ -132,9 +135,7 @@ def densify_model(rows: int, cols: int, segments: list[int], indices: list[int],
     model = s.ModelT()
     model.version, model.subgraphs, model.operatorCodes = 3, [subgraph], [code]
     model.buffers = [s.BufferT(), buffer, s.BufferT()]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 @st.composite
@@ -151,6 +152,7 @@ def csr_tensors(draw: st.DrawFn) -> tuple[int, int, list[int], list[int], np.nda
     return rows, cols, segments, indices, values, draw(st.sampled_from([1, 2, 3]))
 
 
+@pytest.mark.litert
 @settings(max_examples=40, deadline=None)
 @given(csr_tensors())
 def test_densify_matches_litert_densify_kernel(

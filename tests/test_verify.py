@@ -36,7 +36,8 @@ def litert_refuses(data: bytes) -> str | None:
     return None
 
 
-def test_string_without_its_nul() -> None:
+@pytest.mark.litert
+def test_string_without_its_nul_is_refused_as_litert_does() -> None:
     data = bytearray(Path(MNIST).read_bytes())
     start, length = name_position(bytes(data), 1)
     data[start + length] = ord("X")  # the terminator FlatBuffers writes after every string
@@ -49,7 +50,8 @@ def test_string_without_its_nul() -> None:
     assert litert_refuses(data) == "The model is not a valid Flatbuffer buffer"
 
 
-def test_misaligned_field() -> None:
+@pytest.mark.litert
+def test_misaligned_field_is_refused_as_litert_does() -> None:
     data = bytearray(Path(MNIST).read_bytes())
     vtable = int(tflparse.load(bytes(data)).subgraphs[0].tensor_columns.rows.vt[0])
     (offset,) = struct.unpack_from("<H", data, vtable + S.Tensor.BUFFER.voffset)
@@ -63,7 +65,8 @@ def test_misaligned_field() -> None:
     assert litert_refuses(data) == "The model is not a valid Flatbuffer buffer"
 
 
-def test_offset_outside_the_file() -> None:
+@pytest.mark.litert
+def test_offset_outside_the_file_is_refused_as_litert_does() -> None:
     data = bytearray(Path(MNIST).read_bytes())
     start, _ = name_position(bytes(data), 0)
     # the name's offset slot: the name vector starts 4 bytes before its characters; find the

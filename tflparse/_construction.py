@@ -8,12 +8,13 @@ count of each subgraph including scratch tensors that kernels add at constructio
 input and output lists after the runtime's silent reset of bad ones, the operators that
 become nodes, and each tensor's parsed quantization kind.
 
-The facts come from experiments recorded in ``../shared/FACTS.md`` and in tests against
-the real interpreter; the per-operator tables live in ``_kernels.py``.
+The rules are written down in ``docs/litert-rules.md`` with the tests that check each one
+against the real interpreter; the per-operator tables live in ``_kernels.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -22,34 +23,26 @@ from . import _kernels
 from ._columns import TensorColumns
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
+from ._quant_kind import QuantKind, quant_kinds
 from ._schema import (
     BUILTIN_OPERATOR_NAMES,
     BuiltinOperator,
     LSTMKernelType,
     LSTMOptions,
-    QuantizationDetails,
     TensorType,
 )
 from ._verify import verify
-from .model import Model, MultiAxisQuantization, Operator, Quantization, Subgraph, Tensor
+from .model import Model, MultiAxisQuantization, Operator, Subgraph, Tensor
 
-__all__ = ["Constructed", "SubgraphState", "construct", "QuantKind", "quant_kind",
-           "bytes_required", "UNSIZED_TYPES"]
+__all__ = ["Constructed", "SubgraphState", "construct", "bytes_required", "UNSIZED_TYPES",
+           "SIZE_T", "zero_points_match", "axis_in_range", "scale_count_fits"]
 
 SCHEMA_VERSION = 3
 #: types whose byte size the runtime does not derive from the shape
 UNSIZED_TYPES = frozenset({TensorType.STRING, TensorType.RESOURCE, TensorType.VARIANT})
-_SIZE_T = 1 << 64
+#: the runtime's size_t wraps at this value
+SIZE_T = 1 << 64
 _FILE_ORDER_LIMIT = 1 << 31
-
-
-class QuantKind:
-    """How the runtime parsed a tensor's quantization."""
-
-    NONE = 0
-    AFFINE = 1
-    BLOCKWISE = 2
-    MULTI_AXIS = 3
 
 
 class SubgraphState(NamedTuple):
@@ -81,7 +74,7 @@ def has_kernel(builtin: int, version: int) -> bool:
 
 def _multiply(a: int, b: int) -> tuple[int, bool]:
     """``a * b`` in size_t arithmetic, and whether the runtime's overflow check trips."""
-    product = (a * b) % _SIZE_T
+    product = (a * b) % SIZE_T
     overflow = ((a | b) >> 32) != 0 and a != 0 and product // a != b
     return product, overflow
 
@@ -114,23 +107,31 @@ def bytes_required(tensor_type: int, dims: np.ndarray) -> tuple[int, str | None]
     return total, None
 
 
-def quant_kind(quantization: Quantization | None) -> int:
-    """Which of the runtime's quantization forms a tensor ends up with (no validation)."""
-    if quantization is None:
-        return QuantKind.NONE
-    details = quantization.details_type
-    if details == QuantizationDetails.MultiAxisQuantization:
-        return QuantKind.MULTI_AXIS
-    if details == QuantizationDetails.BlockwiseQuantization:
-        return QuantKind.BLOCKWISE
-    scale = quantization.scale
-    return QuantKind.AFFINE if scale is not None and len(scale) else QuantKind.NONE
+# The runtime's three checks of affine parameters, one function each: construction applies
+# them in order (the first failure is its message), the audit reports each on its own.
+
+
+def zero_points_match(scale_count: int, zero_point_count: int | None) -> bool:
+    """Whether the zero points are present (``None``: absent) and as many as the scales."""
+    return zero_point_count is not None and zero_point_count == scale_count
+
+
+def axis_in_range(axis: int, rank: int) -> bool:
+    """Whether ``quantized_dimension`` is acceptable: never negative, and below the rank
+    unless the shape is empty (a scalar or absent shape skips the upper bound)."""
+    return axis >= 0 and (rank == 0 or axis < rank)
+
+
+def scale_count_fits(scale_count: int, axis: int, shape: Sequence[int]) -> bool:
+    """Whether there is one scale, or one per entry of dimension ``axis`` (which must be in
+    range); an empty shape accepts any count."""
+    return scale_count == 1 or not len(shape) or scale_count == shape[axis]
 
 
 def _check_quantization(tensor: Tensor, num_file_tensors: int) -> str | None:
     """The runtime's message for invalid quantization parameters, or None when valid."""
     q = tensor.quantization
-    kind = quant_kind(q)
+    kind = QuantKind.NONE if q is None else q.kind
     if q is None or kind == QuantKind.NONE:
         return None
     dims = tensor.shape
@@ -161,13 +162,13 @@ def _check_quantization(tensor: Tensor, num_file_tensors: int) -> str | None:
     assert scale is not None
     if zero_point is None:
         return "Quantization parameters has non-null scale but null zero_point."
-    if len(scale) != len(zero_point):
+    if not zero_points_match(len(scale), len(zero_point)):
         return (f"QuantizationParam has {len(zero_point)} zero_point values and {len(scale)} "
                 "scale values. Must have same number.")
     axis = q.quantized_dimension
-    if axis < 0 or (len(dims) and axis >= len(dims)):
+    if not axis_in_range(axis, len(dims)):
         return f"quantized_dimension must be in range [0, {len(dims)}). Was {axis}."
-    if len(scale) != 1 and len(dims) and len(scale) != dims[axis]:
+    if not scale_count_fits(len(scale), axis, dims.tolist()):
         return (f"num_scales must be 1 for per-layer quantization, or {dims[axis]} for per-axis "
                 f"quantization, but got {len(scale)}.")
     return None
@@ -240,10 +241,10 @@ def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
     row = columns.quant_row
     quantized = np.flatnonzero(row >= 0)
     qrow = row[quantized]
-    details = columns.details_type[qrow]
     scales = columns.scale_count[qrow]
-    affine = (details != 2) & (details != 3) & (scales > 0)
-    suspicious[quantized[(details == 2) | (details == 3)]] = True
+    kinds = quant_kinds(columns.details_type[qrow], scales)
+    affine = kinds == QuantKind.AFFINE
+    suspicious[quantized[(kinds == QuantKind.BLOCKWISE) | (kinds == QuantKind.MULTI_AXIS)]] = True
     rank = np.maximum(columns.shape_count[quantized], 0)
     axis = columns.quantized_dimension[qrow]
     bad = affine & ((columns.zp_count[qrow] != scales) | (axis < 0) | ((rank > 0) & (axis >= rank)))
@@ -481,7 +482,8 @@ class _Builder:
 
 def not_a_flatbuffer(error: InvalidModelError) -> InvalidModelError:
     """A structural error as LiteRT's verifier words it, with tflparse's finding after it."""
-    return InvalidModelError(f"The model is not a valid Flatbuffer buffer ({error})")
+    return InvalidModelError(f"The model is not a valid Flatbuffer buffer ({error})",
+                             location=error.location, offset=error.offset)
 
 
 def construct(model: Model) -> Constructed:
@@ -493,7 +495,7 @@ def construct(model: Model) -> Constructed:
     builder = _Builder(model)
     try:
         return builder.build()
-    except _Failed:
+    except _Failed:  # the messages are the whole story: no cause to chain
         raise InvalidModelError("".join(builder.messages)) from None
     except InvalidModelError as error:  # the reader found the bytes malformed
         raise not_a_flatbuffer(error) from error

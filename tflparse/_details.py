@@ -14,15 +14,15 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from ._construction import UNSIZED_TYPES, bytes_required
+from ._construction import SIZE_T, UNSIZED_TYPES, bytes_required
 from ._dtypes import TYPES, bfloat16_type
-from ._values import check_allocation
+from ._errors import NOT_RUN
+from ._quant_kind import QuantKind, quant_kinds
+from ._values import MAX_RANK, check_allocation
 from .model import BlockwiseQuantization, Model, Sparsity, Tensor
 
 __all__ = ["TensorDetails", "QuantizationParameters", "DetailSource", "tensor_details",
            "details_of", "listed_details", "tensor_dtype", "constant_value"]
-
-_SIZE_T = 1 << 64
 
 
 class QuantizationParameters(TypedDict):
@@ -111,7 +111,7 @@ def _sparsity(sparsity: Sparsity) -> dict[str, Any]:
     dims: list[dict[str, Any]] = []
     for dim in sparsity.dim_metadata:
         if dim.format == 0:
-            dims.append({"format": 0, "dense_size": dim.dense_size % _SIZE_T})
+            dims.append({"format": 0, "dense_size": dim.dense_size % SIZE_T})
         else:
             assert dim.array_segments is not None and dim.array_indices is not None
             dims.append({"format": dim.format,
@@ -158,11 +158,11 @@ class DetailSource:
         else:
             details = scale_count = dims = np.zeros(len(row), np.int64)
             self.scale_start = self.zp_start = dims
-        affine = quantized & (details != 2) & (details != 3) & (scale_count > 0)
-        kind = np.where(affine, 1, np.where(quantized & (details == 2), 2, 0))
-        self.kind = kind.tolist()
+        kind = quant_kinds(details, scale_count)  # rows without a table: (0, 0) is NONE
+        affine = kind == QuantKind.AFFINE
+        self.blockwise = (kind == QuantKind.BLOCKWISE).tolist()
         # blockwise quantization or sparsity: read from the tensor's tables
-        self.needs_table = (kind == 2) | (constant & c.has_sparsity)
+        self.needs_table = (kind == QuantKind.BLOCKWISE) | (constant & c.has_sparsity)
         self.scale_count = np.where(affine, scale_count, 0)
         self.qdim = np.where(affine, dims, 0).tolist()
 
@@ -202,7 +202,8 @@ class _Batch:
         self.legacy = [_NO_LEGACY] * len(indices)
         if len(single):
             scales = fb.gather(source.scale_start[rows[single]], "<f4").tolist()
-            zero_points = fb.gather(source.zp_start[rows[single]], "<i8").astype(np.int32)
+            # the zero points as row_arrays narrowed them: int64 -> int32 happens there only
+            zero_points = np.concatenate([self.zero_points[k] for k in single.tolist()])
             for k, scale, zero_point in zip(single.tolist(), scales, zero_points.tolist()):
                 self.legacy[k] = (scale, zero_point)
 
@@ -339,7 +340,7 @@ def _complete(source: DetailSource, entry: dict[str, Any]) -> TensorDetails | Va
     if isinstance(dtype, ValueError):
         return ValueError(*dtype.args)
     params = entry["quantization_parameters"]
-    if source.kind[index] == 2:
+    if source.blockwise[index]:
         tensor = source.model.subgraphs[source.subgraph].tensors[index]
         try:
             entry["quantization_parameters"] = _blockwise(source.model, tensor, source.count)
@@ -356,8 +357,7 @@ def _complete(source: DetailSource, entry: dict[str, Any]) -> TensorDetails | Va
     result: TensorDetails = entry  # type: ignore[assignment]
     return result
 
-_NOT_RUN = ("tflparse does not run models: only constant tensors have values, and this one "
-            "has none")
+_NOT_RUN = f"{NOT_RUN}: only constant tensors have values, and this one has none"
 
 
 def constant_value(tensor: Tensor) -> Any:
@@ -401,18 +401,15 @@ def constant_value(tensor: Tensor) -> Any:
 
 def _check_rank(tensor: Tensor) -> None:
     """LiteRT's error for an array of more dimensions than numpy allows."""
-    if len(tensor.shape) > _MAX_RANK:
-        raise ValueError(f"number of dimensions must be within [0, {_MAX_RANK}]")
-
-
-_MAX_RANK = 64
+    if len(tensor.shape) > MAX_RANK:
+        raise ValueError(f"number of dimensions must be within [0, {MAX_RANK}]")
 
 
 def _strings(tensor: Tensor, data: memoryview) -> np.ndarray:
     """A string-like constant: a fresh object array; a negative count leaves every entry None."""
     if len(data) >= 4 and int(np.frombuffer(data, "<i4", 1)[0]) < 0:
         shape = tuple(tensor.shape.tolist())
-        where = f"subgraphs[{tensor.subgraph_index}].tensors[{tensor.index}]"
+        where = tensor.path
         check_allocation(8 * int(np.prod(shape, dtype=object)), tensor._model.size, where)
         return np.full(shape, None, dtype=object)
     result: np.ndarray = tensor.to_array().copy()

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._schema import TensorType
 
-__all__ = ["TypeInfo", "TYPES", "type_info", "bfloat16_type"]
+__all__ = ["TypeInfo", "TYPES", "type_info", "type_name", "bfloat16_type"]
 
 
 class TypeInfo(NamedTuple):
@@ -64,6 +64,16 @@ def integer_range(tensor_type: int) -> tuple[int, int]:
 def type_info(tensor_type: int) -> TypeInfo | None:
     """Facts of a TensorType value, or None for a value the schema does not define."""
     return TYPES.get(tensor_type)
+
+
+def type_name(tensor_type: int) -> str:
+    """The schema's name of a TensorType value; ``UNKNOWN(n)`` for one it does not define.
+
+    >>> type_name(9), type_name(99)
+    ('INT8', 'UNKNOWN(99)')
+    """
+    info = TYPES.get(tensor_type)
+    return info.name if info is not None else f"UNKNOWN({tensor_type})"
 
 
 def bfloat16_type() -> type | None:

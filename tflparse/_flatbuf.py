@@ -218,13 +218,13 @@ class FlatBuffer:
                 found[row] = error
         return found
 
-    def fail(self, where: str, what: str) -> InvalidModelError:
-        """Build the error for a malformed ``where``."""
-        return InvalidModelError(f"{where}: {what}")
+    def fail(self, where: str, what: str, offset: int | None = None) -> InvalidModelError:
+        """Build the error for a malformed ``where`` (found at byte ``offset``, if known)."""
+        return InvalidModelError.at(where, what, offset)
 
     def past_end(self, where: str, what: str, pos: int) -> InvalidModelError:
         return self.fail(where, f"{what} at offset {pos:#x} runs past the end of the file "
-                                f"({self.size} bytes)")
+                                f"({self.size} bytes)", pos)
 
     def check(self, pos: int, length: int, where: str, what: str) -> None:
         """Raise unless ``[pos, pos + length)`` lies inside the buffer."""
@@ -251,7 +251,7 @@ class FlatBuffer:
         target = pos + self.u32(pos, where)
         if target >= self.size:
             raise self.fail(where, f"offset at {pos:#x} points to {target:#x}, past the end of "
-                                   f"the file ({self.size} bytes)")
+                                   f"the file ({self.size} bytes)", pos)
         return target
 
     def root(self, where: str = "") -> Table:
@@ -272,12 +272,12 @@ class Table:
         if vt < 0 or vt + 2 > fb.size:
             raise fb.fail(where or "root table",
                           f"table at {pos:#x} has its vtable at {vt:#x}, outside the file "
-                          f"({fb.size} bytes)")
+                          f"({fb.size} bytes)", pos)
         self.vt = vt
         self.vt_size = fb.u16(vt, where or "root table")  # < 4: a table without fields
         if self.vt_size % 2 or vt + self.vt_size > fb.size:
             raise fb.fail(where or "root table",
-                          f"vtable at {vt:#x} declares a bad size {self.vt_size}")
+                          f"vtable at {vt:#x} declares a bad size {self.vt_size}", vt)
 
     def _field(self, voffset: int, size: int, name: str) -> int:
         """Position of a field's bytes, or 0 when the field is absent."""
@@ -458,7 +458,7 @@ class Columns:
             table = self._slow_table(row)
             if read is not None:
                 read(table)
-            error = InvalidModelError(f"{self.where.format(row)}: malformed table")
+            error = InvalidModelError.at(self.where.format(row), "malformed table")
         except InvalidModelError as found:
             error = found
         self.errors.setdefault(row, error)

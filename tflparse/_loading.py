@@ -62,6 +62,12 @@ def _onnx_like(head: bytes) -> bool:
             and head[2] in _ONNX_NEXT_TAGS) or (head[:1] == b"\x08" and b"onnx" in head.lower())
 
 
+def _not_tflite(path: str | None, what: str) -> InvalidModelError:
+    """The error for a whole file that is not a TFLite model (its message starts with the path)."""
+    reason = f"not a TFLite model: {what}"
+    return InvalidModelError(f"{path or 'model'}: {reason}", location="model", reason=reason)
+
+
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
                  mapping: mmap.mmap | None) -> Model:
     from .model import Model  # the view this module opens; imported here, as it re-exports load
@@ -69,7 +75,7 @@ def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | N
     fb = FlatBuffer(data)  # type: ignore[arg-type]
     if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
         what = _look_alike(bytes(fb.data[:256]), fb.size)
-        raise InvalidModelError(f"{path or 'model'}: not a TFLite model: {what}")
+        raise _not_tflite(path, what)
     return Model(fb, path, mapping)
 
 
@@ -98,7 +104,7 @@ def load(source: Source) -> Model:
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
-            raise InvalidModelError(f"{path}: not a TFLite model: the file is empty")
+            raise _not_tflite(path, "the file is empty")
         mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     need = advise(mapping)
     model = _from_buffer(mapping, path, mapping)

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._dtypes import type_info
+from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
 
 if TYPE_CHECKING:
     from .model import Sparsity
 
 __all__ = ["unpack_int", "pack_int", "decode_strings", "densify", "check_allocation",
-           "check_array_shape", "element_type", "decode_values", "densify_sparsity"]
+           "check_array_shape", "MAX_RANK", "element_type", "decode_values", "densify_sparsity"]
 
 #: arrays built from a file's claims (not its bytes) may use at most this much, or 64 times
 #: the file's size if that is larger, so a hostile file cannot exhaust memory
@@ -38,7 +38,7 @@ def check_allocation(nbytes: int, file_size: int, where: str) -> None:
     """Raise InvalidModelError when an array the file asks for would be unreasonably large."""
     limit = max(ALLOCATION_FLOOR, 64 * file_size)
     if nbytes > limit:
-        raise InvalidModelError(f"{where}: would need {nbytes} bytes of memory, more than the "
+        raise InvalidModelError.at(where, f"would need {nbytes} bytes of memory, more than the "
                                 f"{limit} allowed for a {file_size}-byte file")
 
 
@@ -85,40 +85,41 @@ def decode_strings(raw: bytes | memoryview, count: int, where: str = "string buf
     if size < 4:
         if count == 0:
             return []
-        raise InvalidModelError(f"{where}: {size} bytes cannot hold a string count")
+        raise InvalidModelError.at(where, f"{size} bytes cannot hold a string count")
     (n,) = struct.unpack_from("<i", raw, 0)
     if n == 0:  # nothing past the count is read
         return [None] * count
     if n < 0 or 4 * (n + 2) > size:
-        raise InvalidModelError(f"{where}: declares {n} strings, which do not fit in {size} bytes")
+        raise InvalidModelError.at(where, f"declares {n} strings, which do not fit in {size} bytes")
     offsets = np.frombuffer(raw, "<i4", n + 1, 4).tolist()
     result: list[bytes | None] = []
     for i in range(min(n, count)):
         start, end = offsets[i], offsets[i + 1]
         if not 0 <= start <= end <= size:
-            raise InvalidModelError(f"{where}: string {i} spans [{start}, {end}), outside "
+            raise InvalidModelError.at(where, f"string {i} spans [{start}, {end}), outside "
                                     f"the {size}-byte buffer")
         result.append(bytes(raw[start:end]))
     result.extend([None] * (count - len(result)))
     return result
 
 
-_MAX_RANK = 64  # numpy's limit on an array's dimensions
+#: numpy's limit on an array's dimensions
+MAX_RANK = 64
 _MAX_ELEMENTS = 1 << 62
 
 
 def check_array_shape(shape: Sequence[int], where: str) -> None:
     """Raise ``InvalidModelError`` unless a numpy array can have ``shape``."""
-    if len(shape) > _MAX_RANK:
-        raise InvalidModelError(f"{where}: rank {len(shape)} is more than the {_MAX_RANK} "
+    if len(shape) > MAX_RANK:
+        raise InvalidModelError.at(where, f"rank {len(shape)} is more than the {MAX_RANK} "
                                 "dimensions a numpy array can have")
     if any(d < 0 for d in shape):
-        raise InvalidModelError(f"{where}: negative dimension in shape {list(shape)}")
+        raise InvalidModelError.at(where, f"negative dimension in shape {list(shape)}")
     nonzero = 1
     for d in shape:
         nonzero *= max(d, 1)
     if nonzero > _MAX_ELEMENTS:  # numpy refuses such a shape even when a dimension is 0
-        raise InvalidModelError(f"{where}: shape {list(shape)} is too large for an array")
+        raise InvalidModelError.at(where, f"shape {list(shape)} is too large for an array")
 
 
 def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Sequence[int],
@@ -132,11 +133,11 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
     rank = len(dense_shape)
     order = list(traversal_order)
     if sorted(order) != list(range(len(order))) or len(order) != len(dims) or len(order) < rank:
-        raise InvalidModelError(f"sparsity: traversal_order {order} does not fit "
+        raise InvalidModelError.at("sparsity", f"traversal_order {order} does not fit "
                                 f"{len(dims)} dimension entries and rank {rank}")
     blocks = list(block_map)
     if len(blocks) != len(order) - rank or any(not 0 <= b < rank for b in blocks):
-        raise InvalidModelError(f"sparsity: block_map {blocks} does not fit rank {rank}")
+        raise InvalidModelError.at("sparsity", f"block_map {blocks} does not fit rank {rank}")
     block_size = [1] * rank
     for k, axis in enumerate(blocks):
         dim = dims[order.index(rank + k)]
@@ -153,21 +154,21 @@ def densify(values: np.ndarray, dense_shape: Sequence[int], traversal_order: Seq
         """(child node, coordinate) pairs under node ``parent`` of traversal level ``level``."""
         budget[0] -= 1
         if budget[0] < 0:
-            raise InvalidModelError("sparsity: the traversal does not match the stored values")
+            raise InvalidModelError.at("sparsity", "the traversal does not match the stored values")
         dim = dims[level]
         if dim["format"] == 0:
             size = int(dim["dense_size"])
             if size > budget[0]:  # more children than a matching traversal can have
-                raise InvalidModelError(f"sparsity: dimension {level} claims {size} dense "
+                raise InvalidModelError.at("sparsity", f"dimension {level} claims {size} dense "
                                         f"entries, more than the {len(flat_values)} stored "
                                         "values can fill")
             return ((parent * size + i, i) for i in range(max(size, 0)))
         segments, indices = dim["array_segments"], dim["array_indices"]
         if parent + 1 >= len(segments):
-            raise InvalidModelError(f"sparsity: dimension {level} has too few segments")
+            raise InvalidModelError.at("sparsity", f"dimension {level} has too few segments")
         lo, hi = int(segments[parent]), int(segments[parent + 1])
         if not 0 <= lo <= hi <= len(indices):
-            raise InvalidModelError(f"sparsity: dimension {level} segment [{lo}, {hi}) "
+            raise InvalidModelError.at("sparsity", f"dimension {level} segment [{lo}, {hi}) "
                                     f"outside its {len(indices)} indices")
         return iter([(j, int(indices[j])) for j in range(lo, hi)])
 
@@ -203,7 +204,7 @@ def _dim_size(dim: dict[str, Any]) -> int:
 def _place(dense: np.ndarray, values: np.ndarray, position: list[int], coords: list[int],
            order: list[int], blocks: list[int], block_size: list[int], rank: int) -> None:
     if position[0] >= len(values):
-        raise InvalidModelError(f"sparsity: the traversal needs more than the {len(values)} "
+        raise InvalidModelError.at("sparsity", f"the traversal needs more than the {len(values)} "
                                 "stored values")
     index = [0] * rank
     for level, coordinate in enumerate(coords):
@@ -213,7 +214,7 @@ def _place(dense: np.ndarray, values: np.ndarray, position: list[int], coords: l
         else:
             index[blocks[axis - rank]] += coordinate
     if any(not 0 <= i < n for i, n in zip(index, dense.shape)):
-        raise InvalidModelError(f"sparsity: element index {index} outside shape "
+        raise InvalidModelError.at("sparsity", f"element index {index} outside shape "
                                 f"{list(dense.shape)}")
     dense[tuple(index)] = values[position[0]]
     position[0] += 1
@@ -226,17 +227,17 @@ def element_type(tensor_type: int, index: int, where: str) -> np.dtype[Any]:
     """
     info = type_info(tensor_type)
     if info is None:
-        raise InvalidModelError(f"{where}: unknown type {tensor_type}")
+        raise InvalidModelError.at(where, f"unknown type {type_name(tensor_type)}")
     if info.numpy is not None:
         return info.numpy
     if info.bits == 0:
         return np.dtype(object)
     try:
         import ml_dtypes  # optional: BFLOAT16 and FLOAT8 values
-    except ImportError:
+    except ImportError as error:
         raise ValueError(f"tensor {index}: {info.name} values need the ml_dtypes "
                          "package (pip install ml_dtypes); Tensor.data has the raw bytes"
-                         ) from None
+                         ) from error
     names = {"BFLOAT16": "bfloat16", "FLOAT8_E4M3FN": "float8_e4m3fn",
              "FLOAT8_E5M2": "float8_e5m2"}
     found: np.dtype[Any] = np.dtype(getattr(ml_dtypes, names[info.name]))
@@ -265,7 +266,7 @@ def decode_values(data: memoryview, tensor_type: int, shape: tuple[int, ...], in
         per_byte = 8 // info.bits
         total = len(data) * per_byte if stored_only else elements
         if len(data) * per_byte < total:
-            raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {total} "
+            raise InvalidModelError.at(where, f"{len(data)} bytes hold fewer than {total} "
                                     f"{info.name} values")
         unpacked = unpack_int(data, info.bits, info.name != "UINT4", total)
         unpacked.flags.writeable = False
@@ -273,7 +274,7 @@ def decode_values(data: memoryview, tensor_type: int, shape: tuple[int, ...], in
     if stored_only:
         return np.frombuffer(data, dtype, len(data) // dtype.itemsize)
     if elements * dtype.itemsize > len(data):
-        raise InvalidModelError(f"{where}: {len(data)} bytes hold fewer than {elements} "
+        raise InvalidModelError.at(where, f"{len(data)} bytes hold fewer than {elements} "
                                 f"values of {dtype.itemsize} bytes")
     return np.frombuffer(data, dtype, elements).reshape(shape)
 
@@ -285,7 +286,7 @@ def densify_sparsity(stored: np.ndarray, shape: list[int], sparsity: Sparsity, w
     ``where`` is the sparsity's dotted path for errors; ``file_size`` bounds the allocation.
     """
     if sparsity.traversal_order is None or sparsity.dim_metadata is None:
-        raise InvalidModelError(f"{where}: traversal_order or dim_metadata is missing")
+        raise InvalidModelError.at(where, "traversal_order or dim_metadata is missing")
     dims: list[dict[str, Any]] = []
     for i, dim in enumerate(sparsity.dim_metadata):
         if dim.format == 0:
@@ -294,7 +295,7 @@ def densify_sparsity(stored: np.ndarray, shape: list[int], sparsity: Sparsity, w
             dims.append({"format": 1, "array_segments": dim.array_segments.tolist(),
                          "array_indices": dim.array_indices.tolist()})
         else:
-            raise InvalidModelError(f"{where}.dim_metadata[{i}]: unusable dimension {dim!r}")
+            raise InvalidModelError.at(f"{where}.dim_metadata[{i}]", f"unusable dimension {dim!r}")
     block_map = [] if sparsity.block_map is None else sparsity.block_map.tolist()
     check_array_shape(shape, where)
     check_allocation(int(np.prod(shape, dtype=object)) * stored.dtype.itemsize,
@@ -302,6 +303,6 @@ def densify_sparsity(stored: np.ndarray, shape: list[int], sparsity: Sparsity, w
     try:
         dense = densify(stored, shape, sparsity.traversal_order.tolist(), block_map, dims)
     except InvalidModelError as error:
-        raise InvalidModelError(f"{where}: {error}") from None
+        raise InvalidModelError.at(where, str(error)) from error
     dense.flags.writeable = False
     return dense

@@ -35,7 +35,7 @@ def verify(fb: FlatBuffer) -> None:
     """Raise ``InvalidModelError`` where LiteRT's verifier would refuse the file."""
     walk = _Walk(fb)
     if fb.size < 8 or bytes(fb.data[4:8]) != FILE_IDENTIFIER:
-        raise InvalidModelError("model: no TFL3 file identifier")
+        raise InvalidModelError.at("model", "no TFL3 file identifier", offset=4)
     root = walk.offsets(np.zeros(1, np.int64), lambda i: "model", "root offset")
     walk.tables("Model", root, lambda i: "model", 1)
 
@@ -50,7 +50,7 @@ class _Walk:
         """Raise for the first row where ``bad`` holds."""
         if np.count_nonzero(bad):
             row = int(bad.nonzero()[0][0])
-            raise InvalidModelError(f"{path(row)}: {what(row)}")
+            raise InvalidModelError.at(path(row), what(row))
 
     def inside(self, at: np.ndarray, length: np.ndarray | int) -> np.ndarray:
         """Where ``length`` bytes at ``at`` do not fit in the file (the verifier's Verify)."""
@@ -106,7 +106,7 @@ class _Walk:
             return
         self.count += len(pos)
         if depth > _MAX_DEPTH or self.count > _MAX_TABLES:
-            raise InvalidModelError(f"{path(0)}: more than {_MAX_TABLES:,} tables or "
+            raise InvalidModelError.at(path(0), f"more than {_MAX_TABLES:,} tables or "
                                     f"{_MAX_DEPTH} levels")
         self.check((pos % 4 != 0) | self.inside(pos, 4), path,
                    lambda i: f"{name} table at {int(pos[i]):#x} is misaligned or past the end")

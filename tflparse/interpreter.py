@@ -41,7 +41,7 @@ from ._details import (
     listed_details,
     tensor_details,
 )
-from ._errors import InvalidModelError
+from ._errors import NOT_RUN, InvalidModelError
 from ._loading import load
 from ._schema import BUILTIN_OPERATOR_NAMES
 from ._verify import verify
@@ -50,10 +50,7 @@ from .model import Model
 __all__ = ["Delegate", "Interpreter", "InterpreterWithCustomOps", "OpResolverType",
            "SignatureRunner", "load_delegate"]
 
-_NOT_RUN = (
-    "tflparse inspects models and does not run them: {call}() needs a runtime such as "
-    "ai-edge-litert"
-)
+_NOT_RUN = NOT_RUN + ": {call}() needs a runtime such as ai-edge-litert"
 
 
 _NO_DELEGATES = (
@@ -277,7 +274,7 @@ class Interpreter:
         if tensor_index >= len(tensors):
             raise ValueError(f"Tensor {tensor_index} is a scratch tensor that a kernel adds at "
                              "construction; it has no data before the model runs (LiteRT "
-                             "crashes here), and tflparse does not run models")
+                             f"crashes here), and {NOT_RUN}")
         return constant_value(tensors[tensor_index])
 
     # -- operators ---------------------------------------------------------------------------

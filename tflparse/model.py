@@ -27,10 +27,12 @@ import numpy as np
 from . import _schema as S
 from ._columns import EMPTY_I32 as _EMPTY_I32
 from ._columns import BufferColumns, TensorColumns
-from ._dtypes import type_info
+from ._conversion_metadata import ConversionMetadata, read_conversion_metadata
+from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer, Table, TableVector
 from ._loading import Source, load  # re-exported: load() lives with the file sniffing
+from ._quant_kind import QuantKind, quant_kind
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from ._values import decode_values, densify_sparsity
 from .quant import dequantize, dequantize_blockwise
@@ -194,6 +196,12 @@ class Quantization:
         make = _DETAILS.get(self.details_type)
         table = self._table.table(S.QuantizationParameters.DETAILS) if make else None
         return make(table) if make and table is not None else None
+
+    @property
+    def kind(self) -> QuantKind:
+        """How LiteRT parses these parameters: none, affine, blockwise or multi-axis."""
+        scale = self.scale
+        return quant_kind(self.details_type, 0 if scale is None else len(scale))
 
     @property
     def is_per_axis(self) -> bool:
@@ -449,7 +457,7 @@ class Tensor:
             raise ValueError(f"tensor {self.index} ({self.name!r}) has no constant data")
         sparsity = self.sparsity
         info = type_info(self.type)
-        where = f"subgraphs[{self.subgraph_index}].tensors[{self.index}]"
+        where = self.path
         shape = tuple(self.shape.tolist())
         size = self._model.size
         if sparsity is None or (info is not None and info.bits == 0):
@@ -494,9 +502,13 @@ class Tensor:
 
     @property
     def type_name(self) -> str:
-        value = self.type
-        info = type_info(value)
-        return info.name if info is not None else f"UNKNOWN({value})"
+        """The type's schema name, ``UNKNOWN(n)`` for a value the schema does not define."""
+        return type_name(self.type)
+
+    @property
+    def path(self) -> str:
+        """Where the tensor is in the model, as errors name it: ``subgraphs[0].tensors[3]``."""
+        return f"subgraphs[{self.subgraph_index}].tensors[{self.index}]"
 
     def __repr__(self) -> str:
         return (f"Tensor({self.index}, {self.name!r}, {self.type_name}, "
@@ -788,6 +800,17 @@ class Model:
             count = 0 if found is None else len(found)
             self._metadata = tuple(MetadataEntry(found[i]) for i in range(count))  # type: ignore[index]
         return self._metadata
+
+    @property
+    def conversion_metadata(self) -> ConversionMetadata | None:
+        """What the converter recorded (its ``CONVERSION_METADATA`` entry), or None without one.
+
+        Decoded on each access; raises :class:`InvalidModelError` when the entry is malformed.
+        """
+        if not any(entry.name == "CONVERSION_METADATA" for entry in self.metadata):
+            return None
+        raw = self.metadata_bytes("CONVERSION_METADATA")
+        return read_conversion_metadata(b"" if raw is None else raw)
 
     def metadata_bytes(self, name: str) -> memoryview | None:
         """The bytes of the first metadata entry called ``name``, or None."""

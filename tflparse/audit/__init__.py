@@ -90,6 +90,7 @@ def _describe(error: Exception, path: str) -> str:
     if isinstance(error, OSError) and error.strerror:
         named = error.filename is not None and os.fspath(error.filename) != path
         return f"{error.strerror}: {error.filename}" if named else error.strerror
-    text = str(error)
-    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
+    if isinstance(error, InvalidModelError) and error.location == "model":
+        return error.reason  # the whole file is at fault: the report names it already
+    return str(error)
 

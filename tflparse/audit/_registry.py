@@ -18,9 +18,10 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .._construction import Constructed, construct
-from .._dtypes import type_info
+from .._dtypes import type_name
 from .._errors import InvalidModelError
-from .._schema import BuiltinOperator, QuantizationDetails, TensorType
+from .._quant_kind import QuantKind
+from .._schema import BuiltinOperator, TensorType
 from ..model import Model, Quantization, Tensor
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Hit", "Check", "Rule", "RULES", "rule",
@@ -130,8 +131,7 @@ class TensorFacts:
 
     @property
     def type_name(self) -> str:
-        info = type_info(self.type)
-        return info.name if info is not None else f"type {self.type}"
+        return type_name(self.type)
 
 
 @dataclass(frozen=True)
@@ -146,12 +146,9 @@ class OperatorFacts:
 def _facts(tensor: Tensor, subgraph: int) -> TensorFacts:
     q = tensor.quantization
     scale = zero_point = None
-    if q is not None and q.details_type not in (QuantizationDetails.BlockwiseQuantization,
-                                                QuantizationDetails.MultiAxisQuantization):
-        stored = q.scale
-        if stored is not None and len(stored):
-            scale = stored
-            zero_point = q.zero_point
+    if q is not None and q.kind == QuantKind.AFFINE:
+        scale = q.scale
+        zero_point = q.zero_point
     return TensorFacts(subgraph, tensor.index, tensor.name, int(tensor.type),
                        tuple(tensor.shape.tolist()), tensor.is_constant, tensor, q, scale,
                        zero_point)

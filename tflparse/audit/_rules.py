@@ -14,10 +14,11 @@ from typing import Callable
 
 import numpy as np
 
-from .._construction import bytes_required
+from .._construction import axis_in_range, bytes_required, scale_count_fits, zero_points_match
 from .._dtypes import integer_range, type_info
 from .._errors import InvalidModelError
-from .._schema import BuiltinOperator, QuantizationDetails, TensorType
+from .._quant_kind import QuantKind
+from .._schema import BuiltinOperator, TensorType
 from ..interpreter import Interpreter
 from ..model import BlockwiseQuantization
 from ._registry import BOUNDARY_OPS, WEIGHT_OPS, Context, Hit, Location, TensorFacts, rule
@@ -145,10 +146,12 @@ def _quant_length_mismatch(ctx: Context) -> Iterator[Hit]:
     for t in ctx.affine_tensors():
         assert t.scale is not None
         zp = t.zero_point
+        if zero_points_match(len(t.scale), None if zp is None else len(zp)):
+            continue
         if zp is None:
             yield t.at(), (f"{len(t.scale)} scale(s) but no zero_point vector. Hint: write "
                            "one zero point per scale (0 for symmetric)")
-        elif len(zp) != len(t.scale):
+        else:
             yield t.at(), (f"{len(t.scale)} scale(s) but {len(zp)} zero point(s). Hint: write "
                            "one zero point per scale")
 
@@ -158,7 +161,7 @@ def _quant_dimension_range(ctx: Context) -> Iterator[Hit]:
     for t in ctx.affine_tensors():
         axis = t.quantization.quantized_dimension if t.quantization is not None else 0
         rank = len(t.shape)
-        if axis < 0 or (rank and axis >= rank):
+        if not axis_in_range(axis, rank):
             yield t.at(), (f"quantized_dimension {axis} is outside [0, {rank}) for shape "
                            f"{list(t.shape)}. Hint: use the output-channel axis (0 for "
                            "CONV_2D/FULLY_CONNECTED weights, 3 for DEPTHWISE_CONV_2D)")
@@ -168,10 +171,10 @@ def _quant_dimension_range(ctx: Context) -> Iterator[Hit]:
 def _per_axis_count(ctx: Context) -> Iterator[Hit]:
     for t in ctx.affine_tensors():
         assert t.scale is not None and t.quantization is not None
-        axis, rank, count = t.quantization.quantized_dimension, len(t.shape), len(t.scale)
-        if count == 1 or not rank or not 0 <= axis < rank:
-            continue
-        if count != t.shape[axis]:
+        axis, count = t.quantization.quantized_dimension, len(t.scale)
+        if not axis_in_range(axis, len(t.shape)):
+            continue  # see quant-dimension-range
+        if not scale_count_fits(count, axis, t.shape):
             yield t.at(), (f"{count} scales for dimension {axis} of size {t.shape[axis]} "
                            f"(shape {list(t.shape)}). Hint: one scale per channel of the "
                            "quantized dimension, or a single per-tensor scale")
@@ -394,7 +397,7 @@ def _float_io(ctx: Context) -> Iterator[Hit]:
 def _blockwise_scale(ctx: Context) -> Iterator[Hit]:
     for t in ctx.all_tensors():
         q = t.quantization
-        if q is None or q.details_type != QuantizationDetails.BlockwiseQuantization:
+        if q is None or q.kind != QuantKind.BLOCKWISE:
             continue
         details = q.details
         if not isinstance(details, BlockwiseQuantization):

@@ -15,11 +15,16 @@ from typing import Callable, TextIO
 import numpy as np
 
 from .._construction import construct
-from .._dtypes import type_info
+from .._conversion_metadata import (
+    ConversionMetadata,
+    ConversionOptions,
+    ModelOptimizationMode,
+    ModelType,
+)
+from .._dtypes import type_name
 from .._errors import InvalidModelError
-from .._flatbuf import FlatBuffer, Table
 from .._loading import load
-from .._schema import QuantizationDetails, Ref, Scalar, Vector
+from .._quant_kind import QuantKind
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
 
@@ -37,8 +42,7 @@ def _num(value: float) -> str:
 
 
 def _dtype_label(tensor_type: int) -> str:
-    info = type_info(tensor_type)
-    return info.name.lower() if info is not None else f"type{tensor_type}"
+    return type_name(tensor_type).lower()
 
 
 def _quantization(tensor: Tensor) -> str:
@@ -46,18 +50,18 @@ def _quantization(tensor: Tensor) -> str:
     q = tensor.quantization
     if q is None:
         return "-"
-    details = q.details
-    if q.details_type == QuantizationDetails.BlockwiseQuantization:
+    details, kind = q.details, q.kind
+    if kind == QuantKind.BLOCKWISE:
         if isinstance(details, BlockwiseQuantization):
             return f"blockwise block={details.block_size} scales=t{details.scales}"
         return "blockwise (no details)"
-    if q.details_type == QuantizationDetails.MultiAxisQuantization:
+    if kind == QuantKind.MULTI_AXIS:
         dims = getattr(details, "quantized_dimensions", None)
         axes = "?" if not isinstance(details, MultiAxisQuantization) or dims is None else \
             _shape(dims.tolist())
         return f"multi-axis axes={axes}"
     scale, zero_point = q.scale, q.zero_point
-    if scale is None or not len(scale):
+    if kind == QuantKind.NONE or scale is None:
         return "-"
     if len(scale) == 1:
         zp = "?" if zero_point is None or not len(zero_point) else str(int(zero_point[0]))
@@ -68,86 +72,54 @@ def _quantization(tensor: Tensor) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Conversion metadata (tensorflow/compiler/mlir/lite/schema/conversion_metadata.fbs)
+# Conversion metadata (read by Model.conversion_metadata; schema/conversion_metadata.fbs)
 
 
-class _ConversionMetadata:
-    ENVIRONMENT = Ref("environment", 4, "Environment")
-    OPTIONS = Ref("options", 6, "ConversionOptions")
-
-
-class _Environment:
-    TENSORFLOW_VERSION = Ref("tensorflow_version", 4, "string")
-    API_VERSION = Scalar("api_version", 6, "<I", 4, 0)
-    MODEL_TYPE = Scalar("model_type", 8, "<i", 4, 0)
-    MODEL_HASH = Scalar("model_hash", 10, "<Q", 8, 0)
-
-
-class _ConversionOptions:
-    MODEL_OPTIMIZATION_MODES = Vector("model_optimization_modes", 4, "<i", 4)
-    ALLOW_CUSTOM_OPS = Scalar("allow_custom_ops", 6, "<?", 1, False)
-    ENABLE_SELECT_TF_OPS = Scalar("enable_select_tf_ops", 8, "<?", 1, False)
-    FORCE_SELECT_TF_OPS = Scalar("force_select_tf_ops", 10, "<?", 1, False)
-    SPARSITY_BLOCK_SIZES = Vector("sparsity_block_sizes", 12, "SparsityBlockSize", 4)
-
-
-class _SparsityBlockSize:
-    VALUES = Vector("values", 4, "<I", 4)
-
-
-_MODEL_TYPES = {0: "NONE", 1: "TF_SAVED_MODEL", 2: "KERAS_MODEL", 3: "TF_CONCRETE_FUNCTIONS",
-                4: "TF_GRAPH_DEF", 5: "TF_SESSION", 6: "JAX", 7: "PYTORCH"}
-_OPTIMIZATION_MODES = {
-    1001: "float16 weights (PTQ_FLOAT16)",
-    1002: "dynamic range (PTQ_DYNAMIC_RANGE)",
-    1003: "full integer (PTQ_FULL_INTEGER)",
-    1004: "int16 activations (PTQ_INT16)",
-    2000: "quantization-aware training (QUANTIZATION_AWARE_TRAINING)",
-    3001: "random sparsity (RANDOM_SPARSITY)",
-    3002: "block sparsity (BLOCK_SPARSITY)",
-    3003: "structured sparsity (STRUCTURED_SPARSITY)",
+_OPTIMIZATION_MODES: dict[int, str] = {
+    ModelOptimizationMode.PTQ_FLOAT16: "float16 weights (PTQ_FLOAT16)",
+    ModelOptimizationMode.PTQ_DYNAMIC_RANGE: "dynamic range (PTQ_DYNAMIC_RANGE)",
+    ModelOptimizationMode.PTQ_FULL_INTEGER: "full integer (PTQ_FULL_INTEGER)",
+    ModelOptimizationMode.PTQ_INT16: "int16 activations (PTQ_INT16)",
+    ModelOptimizationMode.QUANTIZATION_AWARE_TRAINING:
+        "quantization-aware training (QUANTIZATION_AWARE_TRAINING)",
+    ModelOptimizationMode.RANDOM_SPARSITY: "random sparsity (RANDOM_SPARSITY)",
+    ModelOptimizationMode.BLOCK_SPARSITY: "block sparsity (BLOCK_SPARSITY)",
+    ModelOptimizationMode.STRUCTURED_SPARSITY: "structured sparsity (STRUCTURED_SPARSITY)",
 }
 
 
-def conversion_metadata(raw: bytes) -> list[tuple[str, str]]:
-    """(label, value) lines describing a ``CONVERSION_METADATA`` flatbuffer."""
-    root = FlatBuffer(raw).root("CONVERSION_METADATA")
+def conversion_metadata(metadata: ConversionMetadata) -> list[tuple[str, str]]:
+    """(label, value) lines describing the model's conversion metadata."""
     lines: list[tuple[str, str]] = []
-    env = root.table(_ConversionMetadata.ENVIRONMENT)
+    env = metadata.environment
     if env is not None:
-        version = env.string(_Environment.TENSORFLOW_VERSION)
-        model_type = env.integer(_Environment.MODEL_TYPE)
-        parts = [f"TensorFlow {escape(version.decode('utf-8', 'backslashreplace'))}"
-                 if version is not None else "TensorFlow ?",
-                 f"converter API v{env.integer(_Environment.API_VERSION)}",
-                 f"from {_MODEL_TYPES.get(model_type, f'model type {model_type}')}"]
-        model_hash = env.integer(_Environment.MODEL_HASH)
-        if model_hash:
-            parts.append(f"hash {model_hash:#018x}")
+        version = env.tensorflow_version
+        model_type = env.model_type
+        known = model_type in ModelType._value2member_map_
+        parts = [f"TensorFlow {escape(version)}" if version is not None else "TensorFlow ?",
+                 f"converter API v{env.api_version}",
+                 f"from {ModelType(model_type).name if known else f'model type {model_type}'}"]
+        if env.model_hash:
+            parts.append(f"hash {env.model_hash:#018x}")
         lines.append(("converter", ", ".join(parts)))
-    options = root.table(_ConversionMetadata.OPTIONS)
+    options = metadata.options
     if options is not None:
         lines.append(("optimizations", _optimizations(options)))
-        flags = [name for name, field in (
-            ("allow_custom_ops", _ConversionOptions.ALLOW_CUSTOM_OPS),
-            ("enable_select_tf_ops", _ConversionOptions.ENABLE_SELECT_TF_OPS),
-            ("force_select_tf_ops", _ConversionOptions.FORCE_SELECT_TF_OPS),
-        ) if options.integer(field)]
+        flags = [name for name, value in (
+            ("allow_custom_ops", options.allow_custom_ops),
+            ("enable_select_tf_ops", options.enable_select_tf_ops),
+            ("force_select_tf_ops", options.force_select_tf_ops),
+        ) if value]
         if flags:
             lines.append(("options", ", ".join(flags)))
     return lines
 
 
-def _optimizations(options: Table) -> str:
-    modes = options.array(_ConversionOptions.MODEL_OPTIMIZATION_MODES)
-    names = [_OPTIMIZATION_MODES.get(m, f"mode {m}") for m in
-             ([] if modes is None else modes.tolist())]
-    blocks = options.tables(_ConversionOptions.SPARSITY_BLOCK_SIZES)
-    if blocks is not None and len(blocks):
-        sizes = []
-        for i in range(len(blocks)):
-            values = blocks[i].array(_SparsityBlockSize.VALUES)
-            sizes.append("x".join(map(str, [] if values is None else values.tolist())))
+def _optimizations(options: ConversionOptions) -> str:
+    modes = options.model_optimization_modes
+    names = [_OPTIMIZATION_MODES.get(m, f"mode {m}") for m in modes]
+    if options.sparsity_block_sizes:
+        sizes = ["x".join(map(str, values)) for values in options.sparsity_block_sizes]
         names.append(f"sparsity blocks {', '.join(sizes)}")
     return "; ".join(names) if names else "none"
 
@@ -192,9 +164,9 @@ def _header(out: TextIO, model: Model, path: str, width: int) -> None:
         raw_version = model.metadata_bytes("min_runtime_version")
         out.write(field("min runtime:", _metadata_text(raw_version)))
     if "CONVERSION_METADATA" in names:
-        raw = model.metadata_bytes("CONVERSION_METADATA")
         try:
-            lines = conversion_metadata(bytes(raw or b""))
+            metadata = model.conversion_metadata
+            lines = [] if metadata is None else conversion_metadata(metadata)
         except InvalidModelError as error:
             lines = [("conversion", f"unreadable: {escape(str(error))}")]
         for label, value in lines:

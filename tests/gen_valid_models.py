@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import flatbuffers
 import numpy as np
-from ai_edge_litert import schema_py_generated as s
 from hypothesis import strategies as st
+from model_builder import pack_with_external, string_buffer
+from model_builder import schema as s
 
 BITS = {0: 32, 1: 16, 2: 32, 3: 8, 4: 64, 6: 8, 7: 16, 8: 64, 9: 8, 10: 64, 11: 128, 12: 64,
         15: 32, 16: 16, 17: 4, 18: 16, 19: 2, 20: 4, 21: 8, 22: 8}
@@ -43,17 +43,6 @@ def shapes(draw: Any) -> list[int] | None:
     if _rare(draw, 0.03):
         dims[0] = -1
     return dims
-
-
-def string_buffer(strings: list[bytes]) -> bytes:
-    """A TFLite string buffer: count, offsets from the buffer start, the bytes."""
-    header = 4 * (len(strings) + 2)
-    offsets, position = [], header
-    for item in strings:
-        offsets.append(position)
-        position += len(item)
-    offsets.append(position)
-    return np.array([len(strings), *offsets], "<i4").tobytes() + b"".join(strings)
 
 
 @st.composite
@@ -246,12 +235,6 @@ def signatures(draw: Any, subgraphs: list[s.SubGraphT]) -> list[s.SignatureDefT]
     return out
 
 
-def _pack(model: s.ModelT) -> bytes:
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
 @st.composite
 def models(draw: Any) -> bytes:
     """A small model as bytes (constants at offset/size are appended after the flatbuffer)."""
@@ -267,23 +250,7 @@ def models(draw: Any) -> bytes:
     custom.builtinCode, custom.deprecatedBuiltinCode, custom.customCode = 32, 32, "MyOp"
     model.operatorCodes = [add, custom]
     model.signatureDefs = draw(signatures(model.subgraphs))
-    flat = _pack(model)
-    if not external:
-        return flat
-    # Place the data after the flatbuffer, 16-byte aligned; packing again with the final
-    # offsets can change the flatbuffer's length (a size of 0 is not stored), so repeat.
-    for _ in range(4):
-        position, placed = (len(flat) + 15) // 16 * 16, []
-        for buffer, data in external:
-            buffer.offset, buffer.size = position, len(data)
-            placed.append(position)
-            position = (position + len(data) + 15) // 16 * 16
-        repacked = _pack(model)
-        if len(repacked) == len(flat):
-            break
-        flat = repacked
-    out = bytearray(repacked)
-    for start, (_, data) in zip(placed, external):
-        out += bytes(start - len(out))
-        out += data
-    return bytes(out)
+    # the data after the flatbuffer, 16-byte aligned
+    by_index = {next(i for i, b in enumerate(buffers) if b is buffer): data
+                for buffer, data in external}
+    return pack_with_external(model, by_index)

@@ -9,7 +9,8 @@ for test reports. Building blocks (each a strategy):
 * ``index_vectors()``, ``dimension_metadata()``, ``sparsities(rank)``
 * ``constant_data(type, shape)``: buffer bytes sized for the shape
 * ``operator_codes()``, ``signature_defs(tensor_counts)``
-* ``invalid_rules()``: the name of one construction-time rejection rule (FACTS §1.3)
+* ``invalid_rules()``: the name of one construction-time rejection rule
+  (docs/litert-rules.md, section 1)
 
 Models are built with the flatbuffer object API that ai_edge_litert ships
 (``ModelT(...).Pack``), then buffers marked external get their bytes appended after the
@@ -19,16 +20,11 @@ flatbuffer (16-byte aligned) with ``Buffer.offset/size`` set. Every model is a f
 from __future__ import annotations
 
 import math
-import struct
 from typing import Any
 
-import flatbuffers
 from hypothesis import strategies as st
-
-try:
-    from ai_edge_litert import schema_py_generated as schema
-except ImportError:  # pragma: no cover - the same generated code, from the tflite package
-    import tflite as schema  # type: ignore[import-not-found,no-redef]
+from model_builder import pack_with_external as build_model
+from model_builder import schema, string_buffer
 
 __all__ = [
     "INVALID_RULES",
@@ -68,20 +64,12 @@ MAX_ELEMENTS = 24  # keeps every constant tiny
 
 
 def required_bytes(tensor_type: int, shape: list[int] | None) -> int:
-    """Bytes a dense constant needs (FACTS §2.3); 0 for STRING/RESOURCE/VARIANT."""
+    """Bytes a dense constant needs (docs/litert-rules.md, 1.4); 0 for STRING, RESOURCE and
+    VARIANT."""
     count = math.prod(shape or [])
     if tensor_type in PACKED:
         return -(-count // PACKED[tensor_type])
     return ITEMSIZE.get(tensor_type, 0) * count
-
-
-def string_buffer(items: list[bytes]) -> bytes:
-    """The TFLite string-tensor layout: int32 N, int32 offsets[N+1], the bytes."""
-    head = 4 * (len(items) + 2)
-    offsets = [head]
-    for item in items:
-        offsets.append(offsets[-1] + len(item))
-    return struct.pack(f"<{len(items) + 2}i", len(items), *offsets) + b"".join(items)
 
 
 # -- tensors -----------------------------------------------------------------------------
@@ -389,7 +377,7 @@ def signature_defs(draw: Any, tensor_counts: list[int]) -> list[Any]:
     return defs
 
 
-# -- rejection rules (FACTS §1.3) --------------------------------------------------------
+# -- rejection rules (docs/litert-rules.md, section 1) ------------------------------------
 
 INVALID_RULES = [
     "bad_qdim", "negative_qdim", "scale_zp_length", "scale_without_zp", "bad_type",
@@ -555,36 +543,6 @@ def _apply_rule(draw: Any, rule: str, model: Any) -> None:
 # -- the model ---------------------------------------------------------------------------
 
 
-def _pack(model: Any) -> bytes:
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
-
-
-def build_model(model: Any, external: dict[int, bytes] | None = None) -> bytes:
-    """Pack ``model``; ``external`` maps buffer index to bytes stored after the flatbuffer
-    (16-byte aligned) and referenced by ``Buffer.offset/size``."""
-    if not external:
-        return _pack(model)
-    for index, payload in external.items():  # placeholders: the fields must be present
-        model.buffers[index].data = None
-        model.buffers[index].offset = 1 << 40
-        model.buffers[index].size = len(payload) or 1
-    size = len(_pack(model))
-    for _ in range(4):
-        position = -(-size // 16) * 16
-        tail = bytearray()
-        for index, payload in external.items():
-            model.buffers[index].offset = position + len(tail)
-            model.buffers[index].size = len(payload)
-            tail += payload + b"\0" * (-len(payload) % 16)
-        data = _pack(model)
-        if len(data) == size:
-            return data + b"\0" * (position - size) + bytes(tail)
-        size = len(data)
-    raise AssertionError("the flatbuffer size did not settle")
-
-
 @st.composite
 def _subgraph(draw: Any, model: Any, external: dict[int, bytes], notes: list[str],
               ntensors: int) -> Any:
@@ -667,7 +625,8 @@ def _subgraph(draw: Any, model: Any, external: dict[int, bytes], notes: list[str
 def models(draw: Any, invalid_share: int = 8) -> tuple[bytes, str]:
     """``(model_bytes, description)``: 1..3 subgraphs of 0..6 tensors, buffers (some
     after the flatbuffer), operators, 0..3 signatures. About one draw in
-    ``invalid_share`` also breaks one construction rule (FACTS §1.3)."""
+    ``invalid_share`` also breaks one construction rule (docs/litert-rules.md,
+    section 1)."""
     notes: list[str] = []
     model = schema.ModelT()
     model.version = 3
