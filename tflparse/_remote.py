@@ -137,6 +137,7 @@ class RemoteFile:
         self.size = size
         self._ranged = hasattr(handle, "_fetch_range")
         self._fs = fs
+        self._path = path
         if size:
             flags = getattr(mmap, "MAP_PRIVATE", 0) | getattr(mmap, "MAP_NORESERVE", 0)
             self.map = mmap.mmap(-1, size, flags=flags) if flags else mmap.mmap(-1, size)
@@ -181,16 +182,24 @@ class RemoteFile:
             self._have[start // self.block:-(-stop // self.block)] = True
 
     def _read_all(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        """The bytes of many ranges: concurrently where the filesystem is asynchronous (HTTP
+        through the file's own range read, which refuses a server that ignores ``Range``;
+        object stores, which always honour it, through ``cat_ranges``)."""
         gather = getattr(self._handle, "async_fetch_range", None)
         loop = getattr(self._fs, "loop", None)
-        if gather is None or loop is None or len(ranges) == 1:
+        if len(ranges) == 1 or loop is None or (
+                gather is None and not getattr(self._fs, "async_impl", False)):
             return [self._read(start, stop) for start, stop in ranges]
         found: list[bytes] = []
         for lo in range(0, len(ranges), PARALLEL):
             batch = ranges[lo:lo + PARALLEL]
 
             def read(batch: list[tuple[int, int]] = batch) -> list[bytes]:
-                return _gather(loop, gather, batch)
+                if gather is not None:
+                    return _gather(loop, gather, batch)
+                return [bytes(b) for b in self._fs.cat_ranges(
+                    [self._path] * len(batch), [a for a, _ in batch], [b for _, b in batch],
+                    on_error="raise")]
 
             found.extend(self._retry(read, len(batch)))
         return found
