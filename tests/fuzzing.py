@@ -7,14 +7,18 @@ offsets to tables, vectors and strings, vector lengths, tables' vtable offsets, 
 sizes and field entries).
 ``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
-the documented kind.
+the documented kind. ``bundle_seeds`` wraps seed models in bundles (stored and aligned,
+deflated, nested, with a non-model member and an over-large deflated member);
+``exercise_bundle`` opens every member of a corrupted bundle within an inflate limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import struct
 import traceback
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +28,8 @@ from hypothesis import strategies as st
 
 import tflparse
 from tflparse import InvalidModelError
+from tflparse._zip import safe_relative_path
+from tflparse.bundle import Bundle, load_any
 
 INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000,
                0xFFFFFFFF, 0xFFFFFFFC, 0x10000, 0x40000000]
@@ -210,4 +216,62 @@ def exercise(data: bytes) -> list[str]:
             pass
         except Exception as error:
             problems.append(f"{name}{args}: {type(error).__name__}: {error}{_where(error)}")
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Bundles
+
+BUNDLE_LIMIT = 1 << 20  # what exercise_bundle lets members inflate to, in all
+
+
+def bundle_seeds(models: list[bytes]) -> list[bytes]:
+    """Bundles of the seed models: MediaPipe-like (stored, aligned), deflated, nested, with a
+    non-model member, and one member that inflates past ``BUNDLE_LIMIT`` (a small zip bomb)."""
+    from bundles import make_bundle
+
+    seeds = []
+    for model in models:
+        hand = make_bundle([("a.tflite", model), ("b.txt", b"labels\n" * 4)])
+        seeds += [hand,
+                  make_bundle([("a.tflite", model, zipfile.ZIP_DEFLATED)]),
+                  make_bundle([("inner.task", hand), ("c.tflite", model, zipfile.ZIP_DEFLATED)])]
+    seeds.append(make_bundle([("bomb.tflite", bytes(4) + b"TFL3" + bytes(2 * BUNDLE_LIMIT),
+                               zipfile.ZIP_DEFLATED)]))
+    return seeds
+
+
+def exercise_bundle(data: bytes) -> list[str]:
+    """Open ``data`` as a bundle and everything in it; the list of unexpected exceptions and
+    broken promises (a member larger than declared, inflation past the limit)."""
+    problems: list[str] = []
+    try:
+        found = load_any(data, inflate_limit=BUNDLE_LIMIT)
+        if not isinstance(found, Bundle):
+            return problems
+        for member in found.walk():
+            with contextlib.suppress(InvalidModelError):
+                safe_relative_path(member.name)
+            try:
+                raw = member.bundle.read(member) if member.kind != "error" else None
+            except InvalidModelError:
+                raw = None
+            if raw is not None and len(raw) != member.size:
+                problems.append(f"{member.display_name!r}: {len(raw)} bytes, declared "
+                                f"{member.size}")
+        for _, model in found.models():
+            if isinstance(model, tflparse.Model):
+                try:
+                    for value in traverse(model):
+                        for item in value if isinstance(value, tuple) else (value,):
+                            _touch(item)
+                except InvalidModelError:
+                    pass
+        if found._budget.left < 0:
+            problems.append(f"inflated {BUNDLE_LIMIT - found._budget.left} bytes, over the "
+                            f"limit of {BUNDLE_LIMIT}")
+    except InvalidModelError:
+        pass
+    except Exception as error:  # any other exception is a defect
+        problems.append(f"bundle: {type(error).__name__}: {error}{_where(error)}")
     return problems

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import signal
+import tracemalloc
 from pathlib import Path
 
 import pytest
 from conftest import ROOT, fixture_paths, shared_model_paths
-from fuzzing import exercise, fuzz_inputs
+from fuzzing import BUNDLE_LIMIT, bundle_seeds, exercise, exercise_bundle, fuzz_inputs, mutations
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
@@ -47,6 +49,23 @@ def exercise_in_time(data: bytes, seconds: int = 30) -> list[str]:
 @given(data=fuzz_inputs(SMALL_SEEDS))
 def test_mutated_models(data: bytes) -> None:
     assert exercise_in_time(data) == []
+
+
+BUNDLE_SEEDS = bundle_seeds([p.read_bytes() for p in fixture_paths()
+                             if p.stat().st_size <= 8_000])
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.sampled_from(BUNDLE_SEEDS).flatmap(mutations))
+def test_mutated_bundles(data: bytes) -> None:
+    """Corrupted bundles: members read as declared or refused, within the inflate limit."""
+    tracemalloc.start()
+    try:
+        assert exercise_bundle(data) == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * BUNDLE_LIMIT + 4 * len(data)
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.name) for p in REGRESSIONS])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 import functools
 import importlib
+import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -218,7 +220,19 @@ CONVERSION_TABLES = ["Environment", "SparsityBlockSize", "ConversionOptions",
 
 
 def official_conversion_bindings() -> Any:
-    """The first official conversion-metadata bindings installed; the test skips without."""
+    """The official conversion-metadata bindings; the test skips without them.
+
+    TensorFlow ships them, but TensorFlow is too heavy (and pins a protobuf that
+    tflite-support's does not allow) for the test extra, so ``.ci/run`` takes the one generated
+    file out of the TensorFlow wheel and names it in ``TFLPARSE_CONVERSION_BINDINGS``.
+    """
+    path = os.environ.get("TFLPARSE_CONVERSION_BINDINGS")
+    if path:
+        spec = importlib.util.spec_from_file_location("official_conversion_bindings", path)
+        assert spec is not None and spec.loader is not None, path
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
     for name in CONVERSION_BINDINGS:
         try:
             return importlib.import_module(name)

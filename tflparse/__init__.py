@@ -3,6 +3,7 @@
 - :func:`load` gives a typed, read-only, lazy view of a ``.tflite`` file.
 - :class:`Interpreter` reports tensor details exactly as LiteRT's ``Interpreter`` does.
 - :func:`quantize` / :func:`dequantize` (and blockwise forms) compute as LiteRT's kernels do.
+- :func:`load_bundle` opens a MediaPipe ``.task`` bundle (a zip of models) member by member.
 - :class:`InvalidModelError` (a ``ValueError``) is raised for anything malformed.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 from ._errors import InvalidModelError
 from ._loading import load
 from ._schema import BuiltinOperator, QuantizationDetails, TensorType
+from .bundle import Bundle, load_bundle
 from .interpreter import (
     Interpreter,
     InterpreterWithCustomOps,
@@ -25,6 +27,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BuiltinOperator",
+    "Bundle",
     "Interpreter",
     "InterpreterWithCustomOps",
     "InvalidModelError",
@@ -36,6 +39,7 @@ __all__ = [
     "dequantize",
     "dequantize_blockwise",
     "load",
+    "load_bundle",
     "load_delegate",
     "quantize",
     "quantize_blockwise",

@@ -10,7 +10,7 @@ import errno
 import mmap
 import os
 import stat
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from . import _schema as S
 from ._errors import InvalidModelError
@@ -21,10 +21,13 @@ from ._remote import is_url
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Source", "load"]
+__all__ = ["Source", "load", "map_file", "map_source", "unmap"]
 
 #: what :func:`load` opens: a path or the bytes of a model
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+#: the FlatBuffer hook called with (start, length) before a buffer's bytes are read
+Need = Callable[[int, int], None]
 
 
 def _look_alike(head: bytes, size: int) -> str:
@@ -69,13 +72,15 @@ def _not_tflite(path: str | None, what: str) -> InvalidModelError:
 
 
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
-                 mapping: mmap.mmap | None) -> Model:
+                 mapping: mmap.mmap | None, need: Need | None = None) -> Model:
     from .model import Model  # the view this module opens; imported here, as it re-exports load
 
     fb = FlatBuffer(data)  # type: ignore[arg-type]
     if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
         what = _look_alike(bytes(fb.data[:256]), fb.size)
         raise _not_tflite(path, what)
+    if need is not None:
+        fb.need = need
     return Model(fb, path, mapping)
 
 
@@ -94,32 +99,48 @@ def load(source: Source) -> Model:
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
+    mapping, need = map_source(path, "a model file")
+    if mapping is None:
+        raise _not_tflite(path, "the file is empty")
+    return _from_buffer(mapping, path, mapping, need)
+
+
+def map_source(path: str, what: str) -> tuple[mmap.mmap | None, Need | None]:
+    """A file's bytes mapped, and the hook that readies a buffer's bytes before they are read:
+    a local file is mapped for random access with a streaming hint per buffer (see
+    :mod:`._mapping`); a URL is read by byte ranges, its structure now and each buffer's bytes
+    on demand (see :mod:`._remote`). The mapping is None for an empty file."""
     if is_url(path):
-        return _from_url(path)
+        from ._remote import open_url
+
+        remote = open_url(path)
+        return (remote.map if remote.size else None), remote.need
+    mapping = map_file(path, what)
+    return mapping, None if mapping is None else advise(mapping)
+
+
+def map_file(path: str, what: str) -> mmap.mmap | None:
+    """Map a regular file read-only, or None when it is empty (which cannot be mapped);
+    ``what`` it should be names it in the error for a folder ("is a directory, not a model
+    file")."""
     mode = os.stat(path).st_mode  # FileNotFoundError, PermissionError on the way
     if stat.S_ISDIR(mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a model file", path)
+        raise IsADirectoryError(errno.EISDIR, f"is a directory, not {what}", path)
     if not stat.S_ISREG(mode):  # a FIFO or a device would block or never end
         raise OSError(errno.EINVAL, "not a regular file", path)
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
-            raise _not_tflite(path, "the file is empty")
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    need = advise(mapping)
-    model = _from_buffer(mapping, path, mapping)
-    if need is not None:
-        model._fb.need = need
-    return model
+            return None
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def _from_url(url: str) -> Model:
-    """A model read by byte ranges (the ``remote`` extra): structure now, buffers on demand."""
-    from ._remote import open_url
-
-    remote = open_url(url)
-    if not remote.size:
-        raise InvalidModelError(f"{url}: not a TFLite model: the file is empty")
-    model = _from_buffer(remote.map, url, remote.map)
-    model._fb.need = remote.need
-    return model
+def unmap(mapping: mmap.mmap | None) -> mmap.mmap | None:
+    """Close ``mapping`` unless views of it are still alive (the GC unmaps it once they are
+    gone); returns None, or the mapping when it stays open."""
+    if mapping is not None:
+        try:
+            mapping.close()
+        except BufferError:
+            return mapping
+    return None

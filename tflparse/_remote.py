@@ -89,7 +89,7 @@ def list_url(url: str, patterns: tuple[str, ...] | list[str]) -> list[str] | Non
     try:
         if not fs.isdir(path):
             return None
-        found = _walk_pages(fs, path) if _is_http(url) else fs.find(path)
+        found = _walk_pages(fs, path) if is_http(url) else fs.find(path)
     except Exception as error:  # noqa: BLE001 - every backend raises its own types
         raise network_error(error, url) from None
     names = sorted(p for p in found
@@ -97,7 +97,7 @@ def list_url(url: str, patterns: tuple[str, ...] | list[str]) -> list[str] | Non
     return [fs.unstrip_protocol(p) for p in names]
 
 
-def _is_http(url: str) -> bool:
+def is_http(url: str) -> bool:
     return url.split("://", 1)[0].lower() in ("http", "https")
 
 

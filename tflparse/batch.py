@@ -1,8 +1,9 @@
 """Auditing many sources at once, on any ``concurrent.futures``-style executor.
 
-The audit of one source (a path or a URL) is one pure function, :func:`tflparse.audit.audit_path`,
-returning its record. :func:`audit_sources` hands it to an executor, one task per source: a
-``concurrent.futures.ProcessPoolExecutor`` on one machine, or a Dask cluster's
+The audit of one source (a path or a URL, of a model or a bundle) is one pure function,
+:func:`tflparse.audit.audit_file`, returning its records. :func:`audit_sources` hands it to
+an executor, one task per source: a ``concurrent.futures.ProcessPoolExecutor`` on one
+machine, or a Dask cluster's
 ``distributed.Client(...).get_executor()`` (:func:`dask_executor` makes one; extra
 ``tflparse[dask]``). Records are those of a serial run; a task that fails (its worker died,
 the executor broke) gives that source a record with ``error`` set, and the others go on.
@@ -24,9 +25,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .audit import FileReport, audit_path
+from .audit import FileReport, audit_file
 
-__all__ = ["audit_sources", "audit_in_processes", "dask_executor"]
+__all__ = ["audit_sources", "audit_files", "audit_in_processes", "dask_executor"]
 
 DASK_HINT = "pip install 'tflparse[dask]'"
 
@@ -36,37 +37,46 @@ def audit_sources(sources: Iterable[str], executor: concurrent.futures.Executor 
                   window: int = 10_000) -> Iterator[FileReport]:
     """Audit every source, yielding records as they finish (in ``sources`` order if ``ordered``).
 
+    A source is a model file, a bundle (one record per model in it) or a URL of either.
     Without an executor the sources are audited one after another in this process. At most
     ``window`` tasks are pending at a time, so a list of millions is submitted as it drains.
     """
+    for reports in audit_files(sources, executor, ordered=ordered, rules=rules, window=window):
+        yield from reports
+
+
+def audit_files(sources: Iterable[str], executor: concurrent.futures.Executor | None = None,
+                *, ordered: bool = False, rules: list[str] | None = None,
+                window: int = 10_000) -> Iterator[list[FileReport]]:
+    """:func:`audit_sources`, with the records of each source together (one task each)."""
     if executor is None:
         for source in sources:
-            yield audit_path(source, rules)
+            yield audit_file(source, rules)
         return
-    pending: dict[concurrent.futures.Future[FileReport], str] = {}
+    pending: dict[concurrent.futures.Future[list[FileReport]], str] = {}
     for source in sources:
-        pending[executor.submit(audit_path, source, rules)] = source
+        pending[executor.submit(audit_file, source, rules)] = source
         if len(pending) >= window:
             yield from _drain(pending, ordered, window // 2)
     yield from _drain(pending, ordered, 0)
 
 
-def _drain(pending: dict[concurrent.futures.Future[FileReport], str], ordered: bool,
-           keep: int) -> Iterator[FileReport]:
+def _drain(pending: dict[concurrent.futures.Future[list[FileReport]], str], ordered: bool,
+           keep: int) -> Iterator[list[FileReport]]:
     """Records of finished tasks until at most ``keep`` are pending (in order if asked)."""
     while len(pending) > keep:
         if ordered:
             future = next(iter(pending))  # dicts keep submission order
-            yield _record(future, pending.pop(future))
+            yield _records(future, pending.pop(future))
             continue
         done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
         for future in done:
-            yield _record(future, pending.pop(future))
+            yield _records(future, pending.pop(future))
 
 
 def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = None
-                       ) -> Iterator[FileReport]:
-    """Audit in ``jobs`` local processes, records in ``sources`` order.
+                       ) -> Iterator[list[FileReport]]:
+    """Audit in ``jobs`` local processes, each source's records in ``sources`` order.
 
     Python breaks a whole process pool when one of its processes dies, failing every task in
     it. Here the first file whose task failed that way is audited again alone, in a fresh
@@ -77,31 +87,37 @@ def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = 
     while remaining:
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
             broken = None
-            for i, report in enumerate(audit_sources(remaining, pool, ordered=True,
-                                                     rules=rules)):
-                if report.error is not None and report.error.startswith(DIED):
+            for i, reports in enumerate(audit_files(remaining, pool, ordered=True,
+                                                    rules=rules)):
+                if _died(reports):
                     broken = i
                     break
-                yield report
+                yield reports
         if broken is None:
             return
         with concurrent.futures.ProcessPoolExecutor(max_workers=1) as alone:
-            yield next(audit_sources(remaining[broken:broken + 1], alone, rules=rules))
+            yield next(audit_files(remaining[broken:broken + 1], alone, rules=rules))
         remaining = remaining[broken + 1:]
+
+
+def _died(reports: list[FileReport]) -> bool:
+    error = reports[0].error if len(reports) == 1 else None
+    return error is not None and error.startswith(DIED)
 
 
 DIED = "the audit did not finish: its worker process died"
 
 
-def _record(future: concurrent.futures.Future[FileReport], source: str) -> FileReport:
+def _records(future: concurrent.futures.Future[list[FileReport]], source: str
+             ) -> list[FileReport]:
     try:
         return future.result()
     except concurrent.futures.BrokenExecutor as error:
-        return FileReport(source, [], f"{DIED} ({type(error).__name__})")
+        return [FileReport(source, [], f"{DIED} ({type(error).__name__})")]
     except Exception as error:  # noqa: BLE001 - any task failure becomes this file's record
         text = str(error).strip().splitlines()
         why = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-        return FileReport(source, [], f"the audit did not finish: {why}")
+        return [FileReport(source, [], f"the audit did not finish: {why}")]
 
 
 @contextmanager

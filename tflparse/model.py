@@ -31,7 +31,7 @@ from ._conversion_metadata import ConversionMetadata, read_conversion_metadata
 from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer, Table, TableVector
-from ._loading import Source, load  # re-exported: load() lives with the file sniffing
+from ._loading import Source, load, unmap  # load() is re-exported; it lives with the sniffing
 from ._quant_kind import QuantKind, quant_kind
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from ._values import decode_values, densify_sparsity
@@ -831,12 +831,7 @@ class Model:
 
     def close(self) -> None:
         """Release the file mapping if no array view still uses it."""
-        if self._mmap is not None:
-            try:
-                self._mmap.close()
-            except BufferError:  # views of the file are still alive; the GC will unmap
-                return
-            self._mmap = None
+        self._mmap = unmap(self._mmap)
 
     def __enter__(self) -> Model:
         return self

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from .._errors import InvalidModelError
 from .._loading import load
+from .._sources import expand_file
 from ..model import Model
 from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 
@@ -34,7 +35,7 @@ from . import _rules  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
-           "FileReport", "audit_model", "audit_path"]
+           "FileReport", "audit_model", "audit_path", "audit_file", "audit_item"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,18 +72,36 @@ class FileReport(NamedTuple):
 
 
 def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> FileReport:
-    """Audit one file; unreadable files give a report with ``error`` set, never an exception."""
+    """Audit one model file; unreadable files give a report with ``error`` set, never an
+    exception. (:func:`audit_file` also takes bundles.)"""
     name = os.fspath(path)
     try:
         model = load(name)
     except (InvalidModelError, OSError) as error:
-        return FileReport(name, [], _describe(error, name))
+        return audit_item(name, error)
     try:
-        return FileReport(name, audit_model(model, rules), None)
-    except OSError as error:  # a network fault while reading a buffer: no partial record
-        return FileReport(name, [], _describe(error, name))
+        return audit_item(name, model, rules)
     finally:
         model.close()
+
+
+def audit_item(name: str, found: Model | InvalidModelError | OSError,
+               rules: list[str] | None = None) -> FileReport:
+    """The report on one :func:`tflparse._sources.expand` item: the model's findings, or the
+    error that kept it from being read."""
+    if isinstance(found, Model):
+        try:
+            return FileReport(name, audit_model(found, rules), None)
+        except OSError as error:  # a network fault while reading a buffer: no partial record
+            found = error
+    return FileReport(name, [], _describe(found, name))
+
+
+def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None
+               ) -> list[FileReport]:
+    """Audit a model file, or every model in a bundle (one report each, named
+    ``bundle.task!/member.tflite``); never raises for unreadable input."""
+    return [audit_item(name, found, rules) for name, found in expand_file(os.fspath(path))]
 
 
 def _describe(error: Exception, path: str) -> str:

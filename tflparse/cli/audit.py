@@ -1,28 +1,27 @@
-"""``tflparse audit PATH...``: run the audit rules on files and folders.
+"""``tflparse audit PATH...``: run the audit rules on files, bundles and folders.
 
-One line per finding (or JSON Lines with ``--json``) and a summary. Exit 2 if an input could
-not be read, else 1 if a finding is at or above ``--fail-on``, else 0.
+One line per finding (or JSON Lines with ``--json``) and a summary. Every model in a bundle
+(``.task``, nested ones too) is audited and named ``hand.task!/hand_detector.tflite``. Exit 2
+if an input could not be read or the paths hold no model, else 1 if a finding is at or above
+``--fail-on``, else 0.
 """
 
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import TextIO
 
-from .._remote import is_url
-from ..audit import RULES, SEVERITIES, FileReport, Finding
-from ..batch import audit_in_processes, audit_sources, dask_executor
+from .._sources import DEFAULT_PATTERNS, files
+from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_item
+from ..batch import audit_files, audit_in_processes, dask_executor
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 
 __all__ = ["add_parser", "run"]
-
-DEFAULT_PATTERNS = ("*.tflite", "*.bin")
 
 
 def _jobs(text: str) -> int:
@@ -34,64 +33,32 @@ def _jobs(text: str) -> int:
 
 
 
-def _collect(paths: Sequence[str], patterns: Sequence[str]) -> Iterator[str | FileReport]:
-    """Files to audit in a stable order, or ready-made reports for paths that fail."""
-    for path in paths:
-        if is_url(path):
-            yield from _collect_url(path, patterns)
-        elif os.path.isdir(path):
-            errors: list[OSError] = []
-            for root, dirs, files in os.walk(path, onerror=errors.append):
-                dirs.sort()
-                for name in sorted(files):
-                    if any(fnmatch.fnmatch(name, p) for p in patterns):
-                        yield os.path.join(root, name)
-            for error in errors:
-                yield FileReport(error.filename or path, [], _oserror(error))
-        elif os.path.lexists(path):
-            yield path
-        else:
-            yield FileReport(path, [], "No such file or directory")
-
-
-def _collect_url(url: str, patterns: Sequence[str]) -> Iterator[str | FileReport]:
-    """A URL: the matching files under it when it is a folder (``http(s)`` ones end in
-    ``/``), else the URL itself."""
-    from .._remote import _is_http, list_url
-
-    if _is_http(url) and not url.endswith("/"):
-        yield url  # asking an HTTP server whether a file is a folder would download it
-        return
-    try:
-        found = list_url(url, tuple(patterns))
-    except OSError as error:
-        yield FileReport(url, [], _oserror(error))
-        return
-    yield from [url] if found is None else found
-
-
-def _oserror(error: OSError) -> str:
-    return error.strerror or str(error)
-
-
-def _reports(items: list[str | FileReport], jobs: int, dask: str | None
-             ) -> Iterator[FileReport]:
-    """Audit the files in order: in ``jobs`` worker processes when ``jobs > 1``, on a Dask
-    cluster with ``dask`` (an address, or ``local`` for a LocalCluster of ``jobs`` workers)."""
-    paths = [item for item in items if isinstance(item, str)]
+def _reports(found: list[str | tuple[str, OSError]], jobs: int, dask: str | None
+             ) -> Iterator[list[FileReport]]:
+    """The reports of each file (one per model; a bundle has several), in order: audited in
+    ``jobs`` worker processes when ``jobs > 1``, on a Dask cluster with ``dask`` (an address,
+    or ``local`` for a LocalCluster of ``jobs`` workers)."""
+    paths = [item for item in found if isinstance(item, str)]
     if dask is not None:
         with dask_executor(dask, jobs) as executor:
-            yield from _merge(items, audit_sources(paths, executor, ordered=True))
+            yield from _merge(found, audit_files(paths, executor, ordered=True))
     elif jobs > 1 and len(paths) > 1:
-        yield from _merge(items, audit_in_processes(paths, jobs))
+        yield from _merge(found, audit_in_processes(paths, jobs))
     else:
-        yield from _merge(items, audit_sources(paths))
+        yield from _merge(found, audit_files(paths))
 
 
-def _merge(items: list[str | FileReport], results: Iterator[FileReport]
-           ) -> Iterator[FileReport]:
-    for item in items:
-        yield next(results) if isinstance(item, str) else item
+def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileReport]]
+           ) -> Iterator[list[FileReport]]:
+    for item in found:
+        yield next(results) if isinstance(item, str) else [audit_item(*item)]
+
+
+def _each(lists: Iterator[list[FileReport]]) -> Iterator[tuple[int, FileReport]]:
+    """Each report, with how many files are done once it is (a bundle gives several)."""
+    for done, reports in enumerate(lists, 1):
+        for report in reports:
+            yield done, report
 
 
 def _location(finding: Finding) -> str:
@@ -124,18 +91,18 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if not args.paths:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
-    items = list(_collect(args.paths, args.pattern or DEFAULT_PATTERNS))
+    found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     if args.dask == "local" and args.jobs == 1:
         jobs = os.cpu_count() or 1  # a cluster of one worker is no cluster
-    total = sum(isinstance(item, str) for item in items)
+    total = sum(isinstance(item, str) for item in found)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
-    unreadable = failing = done = 0
+    audited = unreadable = failing = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for report in _reports(items, jobs, args.dask):
-        done += not report.error
+    for done, report in _each(_reports(found, jobs, args.dask)):
+        audited += 1
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
             sys.stderr.flush()
@@ -158,9 +125,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         out.flush()
     if progress:
         sys.stderr.write("\r\x1b[K")
+    if not audited:
+        raise UsageError(f"no model found in {', '.join(map(escape, args.paths))} (folders are "
+                         f"searched for {' '.join(args.pattern or DEFAULT_PATTERNS)})")
     if not args.json:
         counts = ", ".join(f"{severities[s]} {s}" for s in reversed(SEVERITIES))
-        out.write(f"audited {len(items) - unreadable} file(s), {with_findings} with findings "
+        out.write(f"audited {audited - unreadable} file(s), {with_findings} with findings "
                   f"({counts}), {unreadable} unreadable\n")
     if unreadable:
         return 2
@@ -172,11 +142,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "audit", help="check files and folders for quantization and loading problems",
         description="Check models for quantization and loading problems. Folders (local, "
                     "or URLs with the remote extra: s3://bucket/models/, https://host/dir/) "
-                    "are searched recursively for --pattern files. Exit 2 if an input could not "
-                    "be read, else 1 if a finding is at or above --fail-on, else 0.")
+                    "are searched recursively for --pattern files; every model in a bundle "
+                    "(.task) is audited, named BUNDLE!/MEMBER. Exit 2 if an input could not "
+                    "be read or the paths hold no model, else 1 if a finding is at or above "
+                    "--fail-on, else 0.")
     parser.add_argument("paths", nargs="*", metavar="PATH")
     parser.add_argument("--json", action="store_true",
-                        help="JSON Lines: one {path, findings, error} record per file")
+                        help="JSON Lines: one {path, findings, error} record per model")
     parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",

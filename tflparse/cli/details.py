@@ -3,6 +3,11 @@
 Inputs, outputs, the tensors of every subgraph and every signature's inputs and outputs, with
 ``pprint`` or as one JSON object (``--json``; the mapping is described in ``_text``). A part
 that LiteRT would raise for is ``{"error": message}``. Exit 2 if LiteRT refuses the model.
+
+``BUNDLE!/MEMBER`` picks one model of a ``.task`` bundle (nested: ``a.task!/b.task!/m.tflite``)
+and prints exactly what a model file would. A whole bundle prints ``{member name: details}``
+for every model in it; a member that cannot be read or that LiteRT refuses is left out, said
+on stderr, and makes the exit status 2.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import sys
 from typing import Any, Callable, TextIO
 
 from .._errors import InvalidModelError
-from .._loading import load
+from .._sources import open_member
 from ..interpreter import Interpreter
+from ..model import Model
 from ._text import escape, jsonable, terminal_width
 
 __all__ = ["add_parser", "run", "details_object"]
@@ -47,25 +53,54 @@ def details_object(interpreter: Interpreter) -> dict[str, Any]:
     }
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    # a path that cannot be read, or is no model at all, fails as in the other commands
-    model = load(args.model)
+def _details(name: str, found: Model | InvalidModelError | OSError) -> dict[str, Any] | None:
+    """What ``details`` prints for one model, or None when it cannot be read or LiteRT
+    refuses it (said on stderr)."""
     try:
-        interpreter = Interpreter._of(model)
+        if not isinstance(found, Model):
+            raise found
+        interpreter = Interpreter._of(found)  # the model already read: not read again
     except InvalidModelError as error:
-        text = str(error).strip()
-        sys.stderr.write(f"tflparse: error: {escape(args.model)}: LiteRT refuses to load it: "
-                         f"{escape(text)}\n")
-        return 2
-    found = details_object(interpreter)
+        text = escape(str(error).strip())
+        refused = isinstance(found, Model)
+        sys.stderr.write(f"tflparse: error: {escape(name)}: LiteRT refuses to load it: {text}\n"
+                         if refused else f"tflparse: error: {text}\n")
+        return None
+    return details_object(interpreter)
+
+
+def _write(out: TextIO, found: Any, args: argparse.Namespace) -> None:
     if args.json:
         json.dump(found, out, allow_nan=False, ensure_ascii=False, indent=args.indent)
         out.write("\n")
-        return 0
+        return
     import pprint
 
     pprint.pprint(found, stream=out, width=terminal_width(), sort_dicts=False)
-    return 0
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    # a path that cannot be read, or is no model at all, fails as in the other commands
+    name, opened = open_member(args.model)
+    if isinstance(opened, Model):
+        found = _details(name, opened)
+        if found is None:
+            return 2
+        _write(out, found, args)
+        return 0
+    # a bundle: {member: details} for every model in it; what fails is left out (on stderr)
+    every: dict[str, Any] = {}
+    failed = False
+    for member, model in opened.models():
+        found = _details(member, model)
+        failed |= found is None
+        if found is not None:
+            every[member] = found
+    if not every and not failed:
+        sys.stderr.write(f"tflparse: error: {escape(name)}: the bundle holds no model\n")
+    if every:
+        _write(out, every, args)
+    return 2 if failed or not every else 0
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,7 +109,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="The tensor details LiteRT's Interpreter reports: inputs, outputs, the "
                     "tensors of every subgraph and every signature's inputs and outputs. "
                     "Exit 2 if LiteRT refuses the model.")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, BUNDLE!/MEMBER (one model in a .task bundle), "
+                             "or a bundle: then {member: details} for every model in it")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--indent", type=int, default=None, metavar="N",
                         help="indent the JSON by N spaces (default: one line)")

@@ -1,5 +1,8 @@
 """``tflparse inspect MODEL``: a summary of a model for a terminal.
 
+A bundle (``.task``) lists its members, nested bundles' too, then summarises each model in it;
+``BUNDLE!/MEMBER`` picks one member.
+
 Header and metadata (with the converter's ``CONVERSION_METADATA``), whether LiteRT loads it,
 subgraphs, signatures, then for one subgraph its inputs/outputs, dtypes, operators and tensors.
 A malformed part prints one line instead of a traceback.
@@ -23,8 +26,9 @@ from .._conversion_metadata import (
 )
 from .._dtypes import type_name
 from .._errors import InvalidModelError
-from .._loading import load
 from .._quant_kind import QuantKind
+from .._sources import open_member
+from ..bundle import SEPARATOR, Bundle
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
 
@@ -278,18 +282,21 @@ def _tensors(out: TextIO, model: Model, si: int, show_all: bool, width: int) -> 
 
 
 
-def run(args: argparse.Namespace, out: TextIO) -> int:
-    model = load(args.model)
+def _model(out: TextIO, model: Model, name: str, args: argparse.Namespace, width: int,
+           in_bundle: bool) -> None:
     guard = _Guard(out)
-    width = terminal_width()
-    guard("header", lambda: _header(out, model, args.model, width))
+    guard("header", lambda: _header(out, model, name, width))
     guard("subgraphs", lambda: _subgraphs(out, model, width))
     count = len(model.subgraphs)
     if not count:
-        return 0
+        return
     si = args.subgraph
     if not 0 <= si < count:
-        raise UsageError(f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})")
+        text = f"--subgraph {si}: the model has {count} subgraph(s) (0..{count - 1})"
+        if not in_bundle:
+            raise UsageError(text)
+        out.write(f"\n{text}\n")
+        return
     for label, section in (
         ("inputs/outputs", lambda: _io(out, model, si, width)),
         ("dtypes", lambda: _dtypes(out, model, si)),
@@ -298,6 +305,34 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     ):
         out.write("\n")
         guard(label, section)
+
+
+def _bundle(out: TextIO, bundle: Bundle, args: argparse.Namespace, width: int) -> None:
+    """The members (nested ones too), then each model's summary."""
+    members = list(bundle.walk())
+    out.write(wrap(f"{'bundle:':<15}", escape(bundle.name), width, 15))
+    out.write(f"members:       {len(members)}\n")
+    skip = len(bundle.name) + len(SEPARATOR)
+    out.write(f"  {'kind':<6} {'bytes':>13} {'method':<8} member\n")
+    for m in members:  # the name last and folded, never cut: it is how members are picked
+        cells = f"  {m.kind:<6} {m.size:>13,} {'stored' if m.stored else 'deflated':<8} "
+        out.write(wrap(cells, escape(m.display_name[skip:]), width, len(cells)))
+    for name, found in bundle.models():
+        out.write(f"\n{'=' * min(width, 80)}\n")
+        if isinstance(found, Model):
+            _model(out, found, name, args, width, in_bundle=True)
+        else:
+            out.write(wrap(f"{'file:':<15}", escape(name), width, 15))
+            out.write(wrap("unreadable:    ", escape(str(found).strip()), width, 15))
+
+
+def run(args: argparse.Namespace, out: TextIO) -> int:
+    name, found = open_member(args.model)
+    width = terminal_width()
+    if isinstance(found, Bundle):
+        _bundle(out, found, args, width)
+    else:
+        _model(out, found, name, args, width, in_bundle=False)
     return 0
 
 
@@ -306,7 +341,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                                    description="Summary of a model: header, metadata, "
                                                "subgraphs, signatures, I/O, dtypes, operators "
                                                "and tensors.")
-    parser.add_argument("model", metavar="MODEL")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .tflite file, a bundle (.task: every model in it) or "
+                             "BUNDLE!/MEMBER (one member; nested: A.task!/B.task!/m.tflite)")
     parser.add_argument("--subgraph", type=int, default=0, metavar="N",
                         help="the subgraph to detail (default 0)")
     parser.add_argument("--all", action="store_true",
