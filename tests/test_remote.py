@@ -363,6 +363,7 @@ def _serial(paths: list[str]) -> list[Any]:
     return list(audit_sources(paths, ordered=True))
 
 
+@pytest.mark.slow  # a cluster of worker processes
 def test_a_dask_cluster_gives_the_serial_records_and_survives_a_dead_worker() -> None:
     pytest.importorskip("distributed")
     import signal
@@ -421,6 +422,7 @@ def audit_or_die(source: str, rules: list[str] | None = None) -> Any:
     return audit_file(source, rules)
 
 
+@pytest.mark.slow  # worker processes
 def test_a_dead_pool_process_costs_only_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
     import tflparse.batch
     from tflparse.batch import DIED, audit_in_processes
