@@ -20,6 +20,12 @@ one, as after a download. Synthetic models (cached in ``benchmarks/.cache``): 1k
 same data stored at offset/size after the flatbuffer. Shared models are timed once each in
 one process per tool. It also reports ``import tflparse`` beyond ``import numpy`` and checks
 the targets of the speed issue. It reports; it asserts nothing.
+
+The weight pass (``--weights-only`` runs just this part): on a model of 400 MiB of int8
+conv, depthwise and fully-connected weights (8 MiB with ``--quick``), the time and RSS
+growth of ``tflparse.weights.model_weight_stats`` against one numpy ``min()`` and ``max()``
+over every constant (zero-copy views of the same mapped file), each in a fresh child
+process, in alternating order, median of ``--repeats``; target: at most 3x.
 """
 
 from __future__ import annotations
@@ -114,6 +120,100 @@ def _write(path: Path, tensors: list[Any], buffers: list[Any], inputs: list[int]
             out.write(bytes(buffer.offset - out.tell()))
             out.write(data.tobytes())
     tmp.replace(path)
+
+
+def build_weight_pass(path: Path, total_mb: int) -> None:
+    """int8 weights as real models hold them: per-channel conv [O, 3, 3, I] (axis 0),
+    per-channel depthwise [1, H, W, C] (axis 3), per-tensor fully-connected [O, I]; normal
+    floats quantized symmetrically (each channel, or the tensor, reaches +-127)."""
+    import numpy as np
+    from ai_edge_litert import schema_py_generated as s
+
+    rng = np.random.default_rng(0)
+    shapes = [([256, 3, 3, 1820], 0), ([1, 64, 64, 1024], 3), ([2048, 2048], None)]
+    each = 4 * 1024 * 1024 if total_mb >= 4 else 1024 * 1024 // 4
+    count = max(total_mb * 1024 * 1024 // each, 3)
+    items, buffers = [], [s.BufferT()]
+    for i in range(count):
+        shape, axis = shapes[i % 3]
+        if each < 4 * 1024 * 1024:  # --quick: the same layouts, smaller
+            shape = [max(d // 4, 1) for d in shape]
+        t = s.TensorT()
+        t.name, t.shape, t.type, t.buffer = f"w{i}", shape, s.TensorType.INT8, i + 1
+        channels = 1 if axis is None else shape[axis]
+        q = s.QuantizationParametersT()
+        q.scale = rng.uniform(1e-3, 0.1, channels).astype(np.float32)
+        q.zeroPoint = np.zeros(channels, np.int64)
+        q.quantizedDimension = axis or 0
+        t.quantization = q
+        items.append(t)
+        b = s.BufferT()
+        x = rng.standard_normal(shape, dtype=np.float32)
+        reduce = tuple(d for d in range(len(shape)) if d != axis) if axis is not None else None
+        peak = np.abs(x).max(axis=reduce, keepdims=True)
+        b.offset, b.size = 1 << 40, x.size  # placed after packing
+        buffers.append((b, np.round(x / peak * 127).astype(np.int8).reshape(-1)))
+    _write(path, items, [buffers[0]] + [b for b, _ in buffers[1:]], [], [0], buffers[1:])
+
+
+def weight_child(tool: str, path: str) -> None:
+    """One weight pass over ``path``: seconds and RSS growth as one JSON line."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    import tflparse
+    from tflparse.weights import model_weight_stats
+
+    model = tflparse.load(path)
+    before = _rss_mb("VmRSS")
+    start = time.perf_counter()
+    if tool == "weights":
+        count = len(model_weight_stats(model))
+    else:  # numpy: one min() and max() over every constant, as zero-copy views
+        count = 0
+        for subgraph in model.subgraphs:
+            for t in subgraph.tensors:
+                data = t.data
+                if data is not None:
+                    values = np.frombuffer(data, np.int8)
+                    values.min(), values.max()
+                    count += 1
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "rss_mb": _rss_mb("VmHWM") - before,
+                      "tensors": count}), flush=True)
+
+
+def weight_pass(quick: bool, repeats: int) -> list[str]:
+    """The weight-pass benchmark's report lines."""
+    CACHE.mkdir(exist_ok=True)
+    megabytes = 12 if quick else 400
+    path = CACHE / f"weight_pass_{megabytes}mb.tflite"
+    if not path.exists():
+        print(f"building {path.name} ...", file=sys.stderr)
+        build_weight_pass(path, megabytes)
+    runs: dict[str, list[dict[str, Any]]] = {"weights": [], "numpy": []}
+    for repeat in range(repeats):
+        for tool in (("weights", "numpy") if repeat % 2 == 0 else ("numpy", "weights")):
+            result = subprocess.run([sys.executable, __file__, "--weight-child", tool,
+                                     str(path)], capture_output=True, text=True, timeout=3600)
+            if result.returncode == 0:
+                runs[tool].append(json.loads(result.stdout.splitlines()[-1]))
+    if not runs["weights"] or not runs["numpy"]:
+        return ["weight pass: a child failed"]
+    ms = {tool: statistics.median(r["seconds"] for r in found) * 1000
+          for tool, found in runs.items()}
+    rss = {tool: statistics.median(r["rss_mb"] for r in found) for tool, found in runs.items()}
+    ratio = ms["weights"] / ms["numpy"]
+    size = path.stat().st_size / 2 ** 20
+    lines = ["", f"Weight pass on {path.name} ({size:,.0f} MiB, "
+             f"{runs['weights'][0]['tensors']} int8 constants), median of {repeats}:", "",
+             "| pass | ms | RSS growth MB |", "|---|---|---|",
+             f"| `model_weight_stats` | {ms['weights']:.1f} | {rss['weights']:.1f} |",
+             f"| numpy min() + max() of every constant | {ms['numpy']:.1f} | "
+             f"{rss['numpy']:.1f} |", ""]
+    verdict = "(quick run: target not checked)" if quick else \
+        f"- weight pass {ratio:.2f}x numpy min/max (<= 3): {'met' if ratio <= 3 else 'NOT met'}"
+    return lines + [f"weight pass / numpy min+max: {ratio:.2f}", verdict]
 
 
 def synthetic(quick: bool) -> list[Path]:
@@ -295,13 +395,24 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
         child(argv[1], argv[2:])
         return 0
+    if argv[:1] == ["--weight-child"]:
+        weight_child(argv[1], argv[2])
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--shared-models", type=Path, default=ROOT.parent / "shared" / "models")
     parser.add_argument("--no-shared", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--weights-only", action="store_true",
+                        help="only the weight-pass benchmark")
     args = parser.parse_args(argv)
+    if args.weights_only:
+        report = "\n".join(weight_pass(args.quick, args.repeats))
+        print(report)
+        if args.out:
+            args.out.write_text(report + "\n")
+        return 0
 
     models = synthetic(args.quick)
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -354,6 +465,7 @@ def main(argv: list[str]) -> int:
         p for p in args.shared_models.iterdir() if p.suffix in (".tflite", ".bin"))
     lines += ["", *remote_rows(args.quick, shared_paths)]
     lines += ["", *targets(medians, imported, args.quick)]
+    lines += weight_pass(args.quick, args.repeats)
     report = "\n".join(lines)
     print(report)
     if args.out:

@@ -30,6 +30,7 @@ import tflparse
 from tflparse import InvalidModelError
 from tflparse._zip import safe_relative_path
 from tflparse.bundle import Bundle, load_any
+from tflparse.weights import model_weight_stats, operator_quantities, tensor_stats
 
 INTERESTING = [0, 1, 2, 3, 4, 7, 8, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000,
                0xFFFFFFFF, 0xFFFFFFFC, 0x10000, 0x40000000]
@@ -163,6 +164,42 @@ def traverse(model: tflparse.Model) -> Iterator[Any]:
                     yield values
 
 
+def _weight_pass(data: bytes) -> list[str]:
+    """The weight statistics of every tensor and the operator quantities: InvalidModelError
+    is the only exception allowed (the pass reads in bounded chunks, so memory stays small)."""
+    problems = []
+    try:
+        model = tflparse.load(data)
+    except InvalidModelError:
+        return []
+    for subgraph in _readable(lambda: list(model.subgraphs)) or []:
+        for index in range(len(subgraph.tensors)):
+            try:
+                tensor_stats(subgraph.tensors[index])
+            except InvalidModelError:
+                pass
+            except Exception as error:
+                problems.append(f"tensor_stats({index}): {type(error).__name__}: {error}"
+                                f"{_where(error)}")
+    for name, call in (("model_weight_stats", lambda: model_weight_stats(model,
+                                                                         skip_invalid=True)),
+                       ("operator_quantities", lambda: operator_quantities(model))):
+        try:
+            call()
+        except InvalidModelError:
+            pass
+        except Exception as error:
+            problems.append(f"{name}: {type(error).__name__}: {error}{_where(error)}")
+    return problems
+
+
+def _readable(read: Any) -> Any:
+    try:
+        return read()
+    except InvalidModelError:
+        return None
+
+
 INTERPRETER_CALLS = ("num_subgraphs", "get_input_details", "get_output_details",
                      "get_signature_list", "_get_ops_details", "allocate_tensors")
 
@@ -189,6 +226,7 @@ def exercise(data: bytes) -> list[str]:
         pass
     except Exception as error:  # any other exception is a defect
         problems.append(f"model view: {type(error).__name__}: {error}{_where(error)}")
+    problems.extend(_weight_pass(data))
     try:
         interpreter = tflparse.Interpreter(model_content=data)
     except ValueError:

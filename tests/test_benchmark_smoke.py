@@ -23,3 +23,4 @@ def test_benchmark_runs_at_tiny_sizes() -> None:
         assert column in header
     rows = [line for line in result.stdout.splitlines() if line.startswith("| per_axis_")]
     assert len(rows) == 2 and "nan" not in "".join(rows)
+    assert "weight pass / numpy min+max:" in result.stdout

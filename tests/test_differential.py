@@ -33,6 +33,7 @@ from gen_broken_models import models as rule_breaking_models  # noqa: E402
 from gen_valid_models import models  # noqa: E402
 from handmade import high_rank, sparse_chain  # noqa: E402
 from litert_oracle import LiteRT, compare, plan_for, run_tflparse, same  # noqa: E402
+from model_builder import one_subgraph_model, tensor  # noqa: E402
 
 pytestmark = [pytest.mark.litert, pytest.mark.slow]
 EXAMPLES = int(os.environ.get("TFLPARSE_DIFFERENTIAL_EXAMPLES", "500"))
@@ -111,6 +112,10 @@ HANDMADE = {
     "rank 70 constant": lambda: high_rank(70, constant=True),
     "rank 70 empty tensor": lambda: high_rank(70, constant=False),
     "rank 64 constant": lambda: high_rank(64, constant=True),
+    # LiteRT prints the unsigned version field with %d (found by the corrupted-model test)
+    "schema version 2**31": lambda: one_subgraph_model([tensor("x", 0, [1])], version=1 << 31),
+    "schema version 2**32-1": lambda: one_subgraph_model([tensor("x", 0, [1])],
+                                                         version=(1 << 32) - 1),
 }
 
 

@@ -19,7 +19,7 @@ def _builder() -> object:
     return module
 
 
-@pytest.mark.parametrize("name", ["mnist_int8.tflite", "features.tflite"])
+@pytest.mark.parametrize("name", ["mnist_int8.tflite", "features.tflite", "report_demo.tflite"])
 def test_fixture_is_current(name: str) -> None:
     build = _builder().FIXTURES[name]  # type: ignore[attr-defined]
     assert (FIXTURES / name).read_bytes() == build(), (

@@ -22,9 +22,10 @@ def test_module_docstring_examples() -> None:
     import tflparse.interpreter
     import tflparse.model
     import tflparse.quant
+    import tflparse.weights
 
     os.chdir(ROOT)
     for module in (tflparse.model, tflparse.interpreter, tflparse._values, tflparse.quant,
-                   tflparse.audit):
+                   tflparse.audit, tflparse.weights):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

@@ -139,3 +139,11 @@ class BufferColumns:
             starts, counts = self.rows.vectors(S.Buffer.DATA)
             sizes[inline] = counts[index[inline]]
         return sizes
+
+    def sizes_or_zero(self, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(whether each buffer index holds data, its byte size or 0), for any indices."""
+        holds = self.holds_data(buffers)
+        sizes = np.zeros(len(holds), np.int64)
+        if holds.any():
+            sizes[holds] = self.data_sizes(np.asarray(buffers)[holds])
+        return holds, sizes

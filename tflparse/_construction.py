@@ -66,6 +66,11 @@ class _Failed(Exception):
     """The build stops here; the collected messages are the error."""
 
 
+def as_c_int(value: int) -> int:
+    """An unsigned 32-bit field as LiteRT's messages print it (``%d``: its signed reading)."""
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
 def has_kernel(builtin: int, version: int) -> bool:
     """Whether the default op resolver has a kernel for this builtin code and version."""
     supported = _kernels.SUPPORTED_VERSIONS.get(builtin)
@@ -345,8 +350,8 @@ class _Builder:
         constant = False
         if buffer_index != 0:
             if buffer_index >= num_buffers:
-                shown = buffer_index - (1 << 32) if buffer_index >= 1 << 31 else buffer_index
-                raise self.fail(f"Tensor {i} specifies out of range buffer {shown} "  # as %d
+                raise self.fail(f"Tensor {i} specifies out of range buffer "
+                                f"{as_c_int(buffer_index)} "
                                 f"(only {num_buffers} buffers).\n")
             entry = self.model.buffers[buffer_index]
             if entry.has_data_field:
@@ -453,7 +458,8 @@ class _Builder:
     def build(self) -> Constructed:
         model = self.model
         if model.version != SCHEMA_VERSION:
-            raise self.fail(f"Model provided is schema version {model.version} not equal to "
+            raise self.fail(f"Model provided is schema version {as_c_int(model.version)} not "
+                            f"equal to "
                             f"supported version {SCHEMA_VERSION}.\n")
         registrations = self.check_operator_codes()
         if len(model.subgraphs) == 0:

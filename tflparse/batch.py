@@ -34,28 +34,30 @@ DASK_HINT = "pip install 'tflparse[dask]'"
 
 def audit_sources(sources: Iterable[str], executor: concurrent.futures.Executor | None = None,
                   *, ordered: bool = False, rules: list[str] | None = None,
-                  window: int = 10_000) -> Iterator[FileReport]:
+                  weights: bool = True, window: int = 10_000) -> Iterator[FileReport]:
     """Audit every source, yielding records as they finish (in ``sources`` order if ``ordered``).
 
     A source is a model file, a bundle (one record per model in it) or a URL of either.
     Without an executor the sources are audited one after another in this process. At most
     ``window`` tasks are pending at a time, so a list of millions is submitted as it drains.
+    ``weights=False`` skips the pass over the constants' values (for a URL: their bytes).
     """
-    for reports in audit_files(sources, executor, ordered=ordered, rules=rules, window=window):
+    for reports in audit_files(sources, executor, ordered=ordered, rules=rules,
+                               weights=weights, window=window):
         yield from reports
 
 
 def audit_files(sources: Iterable[str], executor: concurrent.futures.Executor | None = None,
                 *, ordered: bool = False, rules: list[str] | None = None,
-                window: int = 10_000) -> Iterator[list[FileReport]]:
+                weights: bool = True, window: int = 10_000) -> Iterator[list[FileReport]]:
     """:func:`audit_sources`, with the records of each source together (one task each)."""
     if executor is None:
         for source in sources:
-            yield audit_file(source, rules)
+            yield audit_file(source, rules, weights=weights)
         return
     pending: dict[concurrent.futures.Future[list[FileReport]], str] = {}
     for source in sources:
-        pending[executor.submit(audit_file, source, rules)] = source
+        pending[executor.submit(audit_file, source, rules, weights=weights)] = source
         if len(pending) >= window:
             yield from _drain(pending, ordered, window // 2)
     yield from _drain(pending, ordered, 0)
@@ -74,8 +76,8 @@ def _drain(pending: dict[concurrent.futures.Future[list[FileReport]], str], orde
             yield _records(future, pending.pop(future))
 
 
-def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = None
-                       ) -> Iterator[list[FileReport]]:
+def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = None,
+                       weights: bool = True) -> Iterator[list[FileReport]]:
     """Audit in ``jobs`` local processes, each source's records in ``sources`` order.
 
     Python breaks a whole process pool when one of its processes dies, failing every task in
@@ -88,7 +90,7 @@ def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = 
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
             broken = None
             for i, reports in enumerate(audit_files(remaining, pool, ordered=True,
-                                                    rules=rules)):
+                                                    rules=rules, weights=weights)):
                 if _died(reports):
                     broken = i
                     break
@@ -96,7 +98,8 @@ def audit_in_processes(sources: list[str], jobs: int, rules: list[str] | None = 
         if broken is None:
             return
         with concurrent.futures.ProcessPoolExecutor(max_workers=1) as alone:
-            yield next(audit_files(remaining[broken:broken + 1], alone, rules=rules))
+            yield next(audit_files(remaining[broken:broken + 1], alone, rules=rules,
+                                   weights=weights))
         remaining = remaining[broken + 1:]
 
 

@@ -20,7 +20,7 @@ TFLite 8-bit and 16x8 quantization specification).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from .._errors import InvalidModelError
 from .._loading import load
@@ -32,6 +32,7 @@ from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 # rules). A new rule module is a new file in this package plus one import line here.
 # isort: off
 from . import _rules  # noqa: F401
+from . import _weights  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",
@@ -42,16 +43,26 @@ __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Contex
 # Running the rules
 
 
-def audit_model(model: Model, rules: list[str] | None = None) -> list[Finding]:
-    """Run the rules (all, or those named) on a model; never raises for a malformed model."""
-    ctx = Context(model)
+#: called with (bytes read, bytes in all) during the pass over the weights
+Progress = Callable[[int, int], None]
+
+
+def audit_model(model: Model, rules: list[str] | None = None, *, weights: bool = True,
+                progress: Progress | None = None) -> list[Finding]:
+    """Run the rules (all, or those named) on a model; never raises for a malformed model.
+
+    ``weights=False`` skips the pass over the constants' values (the weight rules then see
+    scales and types only); ``progress(done, total)`` reports that pass in bytes.
+    """
+    ctx = Context(model, weights, progress)
     findings: list[Finding] = []
     for rule_id, entry in RULES.items():
         if rules is not None and rule_id not in rules:
             continue
         try:
-            for location, message in entry.check(ctx):
-                findings.append(Finding(rule_id, entry.severity, location, message))
+            for hit in entry.check(ctx):
+                severity = hit[2] if len(hit) == 3 else entry.severity
+                findings.append(Finding(rule_id, severity, hit[0], hit[1]))
         except ValueError as error:  # InvalidModelError and the view's other ValueErrors
             findings.append(Finding(rule_id, "error", Location(),
                                     f"the rule could not finish: {error}. Hint: the model is "
@@ -71,37 +82,42 @@ class FileReport(NamedTuple):
                 "error": self.error}
 
 
-def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None) -> FileReport:
+def audit_path(path: str | os.PathLike[str], rules: list[str] | None = None, *,
+               weights: bool = True, progress: Progress | None = None) -> FileReport:
     """Audit one model file; unreadable files give a report with ``error`` set, never an
-    exception. (:func:`audit_file` also takes bundles.)"""
+    exception. (:func:`audit_file` also takes bundles.) ``weights`` and ``progress`` are
+    passed to :func:`audit_model`."""
     name = os.fspath(path)
     try:
         model = load(name)
     except (InvalidModelError, OSError) as error:
         return audit_item(name, error)
     try:
-        return audit_item(name, model, rules)
+        return audit_item(name, model, rules, weights=weights, progress=progress)
     finally:
         model.close()
 
 
 def audit_item(name: str, found: Model | InvalidModelError | OSError,
-               rules: list[str] | None = None) -> FileReport:
+               rules: list[str] | None = None, *, weights: bool = True,
+               progress: Progress | None = None) -> FileReport:
     """The report on one :func:`tflparse._sources.expand` item: the model's findings, or the
     error that kept it from being read."""
     if isinstance(found, Model):
         try:
-            return FileReport(name, audit_model(found, rules), None)
+            return FileReport(name, audit_model(found, rules, weights=weights,
+                                                progress=progress), None)
         except OSError as error:  # a network fault while reading a buffer: no partial record
             found = error
     return FileReport(name, [], _describe(found, name))
 
 
-def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None
-               ) -> list[FileReport]:
+def audit_file(path: str | os.PathLike[str], rules: list[str] | None = None, *,
+               weights: bool = True, progress: Progress | None = None) -> list[FileReport]:
     """Audit a model file, or every model in a bundle (one report each, named
     ``bundle.task!/member.tflite``); never raises for unreadable input."""
-    return [audit_item(name, found, rules) for name, found in expand_file(os.fspath(path))]
+    return [audit_item(name, found, rules, weights=weights, progress=progress)
+            for name, found in expand_file(os.fspath(path))]
 
 
 def _describe(error: Exception, path: str) -> str:

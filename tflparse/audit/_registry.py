@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Union
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .._errors import InvalidModelError
 from .._quant_kind import QuantKind
 from .._schema import BuiltinOperator, TensorType
 from ..model import Model, Quantization, Tensor
+from ..weights import OperatorQuant, WeightStats, model_weight_stats, operator_quantities
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Hit", "Check", "Rule", "RULES", "rule",
            "TensorFacts", "OperatorFacts", "Context", "WEIGHT_OPS", "BOUNDARY_OPS"]
@@ -74,7 +75,8 @@ class Finding:
                 "location": self.location.to_json(), "message": self.message}
 
 
-Hit = tuple[Location, str]
+#: (where, message), or (where, message, severity) from a rule with two severities
+Hit = Union[tuple[Location, str], tuple[Location, str, str]]
 Check = Callable[["Context"], Iterator[Hit]]
 
 
@@ -157,8 +159,13 @@ def _facts(tensor: Tensor, subgraph: int) -> TensorFacts:
 class Context:
     """A model and the facts the rules share, each computed on first use."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, weights: bool = True,
+                 progress: Callable[[int, int], None] | None = None) -> None:
         self.model = model
+        #: whether the weight rules read the constants' values (False: metadata only)
+        self.read_weights = weights
+        #: called with (bytes read, bytes in all) during the pass over the constants
+        self.progress = progress
         #: (subgraph, tensor index, message) of tensors the model view cannot read
         self.unreadable: list[tuple[int, int, str]] = []
 
@@ -262,6 +269,20 @@ class Context:
                         and x.type == TensorType.INT8 and out.type == TensorType.INT16):
                     found.add((si, out.index))
         return found
+
+    @cached_property
+    def weight_stats(self) -> dict[tuple[int, int], WeightStats]:
+        """(subgraph, tensor) -> statistics of each readable quantized constant, from one
+        chunked pass over the values (none when ``read_weights`` is False)."""
+        if not self.read_weights:
+            return {}
+        found = model_weight_stats(self.model, self.progress, skip_invalid=True)
+        return {(s.subgraph, s.tensor): s for s in found}
+
+    @cached_property
+    def operator_quantities(self) -> list[OperatorQuant]:
+        """Requantization quantities of the quantized conv / fully-connected operators."""
+        return operator_quantities(self.model, self.weight_stats)
 
     def all_tensors(self) -> Iterator[TensorFacts]:
         for tensors in self.tensors:

@@ -19,7 +19,7 @@ from typing import Protocol, TextIO
 
 from .. import __version__
 from .._errors import InvalidModelError
-from . import audit, details, inspect
+from . import audit, details, inspect, report, weights
 from ._text import UsageError, dtype_name, ellipsize, escape, jsonable
 
 __all__ = ["main", "build_parser", "COMMANDS", "escape", "ellipsize", "jsonable", "dtype_name"]
@@ -39,6 +39,8 @@ COMMANDS: dict[str, Command] = {
     "inspect": inspect,
     "details": details,
     "audit": audit,
+    "report": report,
+    "weights": weights,
 }
 
 

@@ -16,10 +16,13 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import TextIO
 
+from .._loading import load
 from .._sources import DEFAULT_PATTERNS, files
-from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_item
+from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_file, audit_item
 from ..batch import audit_files, audit_in_processes, dask_executor
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
+from .report import add_model_explorer_option, write_model_explorer
+from .weights import progress_bar
 
 __all__ = ["add_parser", "run"]
 
@@ -33,19 +36,23 @@ def _jobs(text: str) -> int:
 
 
 
-def _reports(found: list[str | tuple[str, OSError]], jobs: int, dask: str | None
-             ) -> Iterator[list[FileReport]]:
+def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool,
+             dask: str | None) -> Iterator[list[FileReport]]:
     """The reports of each file (one per model; a bundle has several), in order: audited in
     ``jobs`` worker processes when ``jobs > 1``, on a Dask cluster with ``dask`` (an address,
-    or ``local`` for a LocalCluster of ``jobs`` workers)."""
+    or ``local`` for a LocalCluster of ``jobs`` workers); ``bar`` draws the progress of long
+    weight passes (in this process only)."""
     paths = [item for item in found if isinstance(item, str)]
     if dask is not None:
         with dask_executor(dask, jobs) as executor:
-            yield from _merge(found, audit_files(paths, executor, ordered=True))
+            yield from _merge(found, audit_files(paths, executor, ordered=True,
+                                                 weights=weights))
     elif jobs > 1 and len(paths) > 1:
-        yield from _merge(found, audit_in_processes(paths, jobs))
+        yield from _merge(found, audit_in_processes(paths, jobs, weights=weights))
     else:
-        yield from _merge(found, audit_files(paths))
+        yield from _merge(found, (audit_file(p, weights=weights,
+                                             progress=progress_bar(p) if bar else None)
+                                  for p in paths))
 
 
 def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileReport]]
@@ -91,6 +98,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if not args.paths:
         raise UsageError("audit needs at least one PATH (a file or a folder)")
+    if args.model_explorer and (len(args.paths) != 1 or os.path.isdir(args.paths[0])):
+        raise UsageError("--model-explorer needs exactly one model file")
     found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     if args.dask == "local" and args.jobs == 1:
@@ -101,7 +110,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     audited = unreadable = failing = 0
     severities: Counter[str] = Counter()
     with_findings = 0
-    for done, report in _each(_reports(found, jobs, args.dask)):
+    bar = sys.stderr.isatty() and not args.json and args.weights
+    for done, report in _each(_reports(found, jobs, args.weights, bar, args.dask)):
         audited += 1
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
@@ -134,6 +144,9 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
                   f"({counts}), {unreadable} unreadable\n")
     if unreadable:
         return 2
+    if args.model_explorer:
+        with load(args.paths[0]) as model:
+            write_model_explorer(args.model_explorer, model, args.paths[0], report.findings)
     return 1 if failing else 0
 
 
@@ -159,4 +172,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")
+    parser.add_argument("--no-weights", dest="weights", action="store_false",
+                        help="skip the pass over the weights' values (metadata only)")
     parser.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    add_model_explorer_option(parser)

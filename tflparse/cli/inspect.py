@@ -228,11 +228,7 @@ def _dtypes(out: TextIO, model: Model, si: int) -> None:
     sizes: Counter[str] = Counter()
     subgraph = model.subgraphs[si]
     columns = subgraph.tensor_columns
-    buffer_columns = model.buffer_columns
-    holds = buffer_columns.holds_data(columns.buffer)
-    data_sizes = np.zeros(columns.count, np.int64)
-    if holds.any():
-        data_sizes[holds] = buffer_columns.data_sizes(columns.buffer[holds])
+    holds, data_sizes = model.buffer_columns.sizes_or_zero(columns.buffer)
     for i, tensor_type in enumerate(columns.type.tolist()):
         label = _dtype_label(tensor_type)
         counts[label] += 1
