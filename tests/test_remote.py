@@ -413,13 +413,13 @@ def test_audit_sources_on_an_executor_gives_the_serial_records(ordered: bool) ->
     assert (found if ordered else sorted(found)) == (serial if ordered else sorted(serial))
 
 
-def audit_or_die(source: str, rules: list[str] | None = None) -> Any:
+def audit_or_die(source: str, rules: list[str] | None = None, **options: Any) -> Any:
     """The audit, except that a file named ``die.tflite`` kills the process auditing it."""
     from tflparse.audit import audit_file
 
     if source.endswith("die.tflite"):
         os._exit(3)
-    return audit_file(source, rules)
+    return audit_file(source, rules, **options)
 
 
 @pytest.mark.slow  # worker processes
