@@ -210,6 +210,57 @@ def _where(error: BaseException) -> str:
     return f" at {last.filename.rsplit('/', 1)[-1]}:{last.lineno}" if last else ""
 
 
+METADATA_RULES = ["metadata-mismatch", "metadata-files-missing", "normalization-quantization",
+                  "metadata-parser-version"]
+
+
+def exercise_metadata(data: bytes) -> list[str]:
+    """The Model Metadata view, its text, its packed files, the recipes, the displayer and
+    the metadata audit rules; the list of unexpected exceptions (ValueError is expected:
+    InvalidModelError and the displayer's refusals)."""
+    from tflparse._feeding import recipes
+    from tflparse.audit import audit_model
+    from tflparse.metadata import MetadataDisplayer
+
+    problems: list[str] = []
+    steps: list[tuple[str, Any]] = []
+    try:
+        model = tflparse.load(data)
+    except InvalidModelError:
+        return problems
+
+    def view() -> None:
+        found = model.model_metadata
+        if found is None:
+            return
+        found.text()
+        found.to_dict()
+        str(found.required_parser_version)
+        for name in found.packed_files:
+            with contextlib.suppress(InvalidModelError):
+                found.read_file(name, limit=1 << 20)
+        for si in range(len(model.subgraphs)):
+            recipes(model, si)
+
+    def displayer() -> None:
+        shown = MetadataDisplayer.with_model_buffer(data)
+        shown.get_metadata_json()
+        for name in shown.get_packed_associated_file_list():
+            with contextlib.suppress(InvalidModelError):
+                shown.get_associated_file_buffer(name)
+
+    steps += [("metadata view", view), ("MetadataDisplayer", displayer),
+              ("metadata audit", lambda: audit_model(model, METADATA_RULES))]
+    for label, step in steps:
+        try:
+            step()
+        except ValueError:
+            pass
+        except Exception as error:  # any other exception is a defect
+            problems.append(f"{label}: {type(error).__name__}: {error}{_where(error)}")
+    return problems
+
+
 def exercise(data: bytes) -> list[str]:
     """Everything tflparse can do with ``data``; the list of unexpected exceptions.
 
@@ -227,6 +278,7 @@ def exercise(data: bytes) -> list[str]:
     except Exception as error:  # any other exception is a defect
         problems.append(f"model view: {type(error).__name__}: {error}{_where(error)}")
     problems.extend(_weight_pass(data))
+    problems += exercise_metadata(data)
     try:
         interpreter = tflparse.Interpreter(model_content=data)
     except ValueError:

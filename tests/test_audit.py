@@ -423,6 +423,7 @@ REAL_TRIGGERS = {
     "litert_blockwise_quantized.tflite": {"blockwise-scale"},
     "litert_uni_seq_lstm_quantized.bin": {"float-io"},
     "tflsupport_yamnet_wavin_mel_int8_complex64.tflite": {"float-op", "float-io"},
+    "tflsupport_mobilenet_v1_025_quant_uint8_metadata.tflite": {"normalization-quantization"},
 }
 
 

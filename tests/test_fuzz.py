@@ -21,6 +21,8 @@ pytestmark = pytest.mark.slow
 EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
 SMALL_SEEDS = [p.read_bytes() for p in fixture_paths() + shared_model_paths()
                if p.stat().st_size <= 64_000]
+METADATA_SEEDS = [p.read_bytes() for p in sorted((ROOT / "tests" / "metadata_golden")
+                                                 .glob("*.tflite"))]
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("*.bin"))
 
 
@@ -48,6 +50,13 @@ def exercise_in_time(data: bytes, seconds: int = 30) -> list[str]:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=fuzz_inputs(SMALL_SEEDS))
 def test_mutated_models(data: bytes) -> None:
+    assert exercise_in_time(data) == []
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.sampled_from(METADATA_SEEDS).flatmap(mutations))
+def test_mutated_metadata_and_zips(data: bytes) -> None:
+    """Models carrying metadata and appended zips (stored and deflated), corrupted."""
     assert exercise_in_time(data) == []
 
 

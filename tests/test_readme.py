@@ -20,12 +20,13 @@ def test_module_docstring_examples() -> None:
     import tflparse._values
     import tflparse.audit
     import tflparse.interpreter
+    import tflparse.metadata
     import tflparse.model
     import tflparse.quant
     import tflparse.weights
 
     os.chdir(ROOT)
     for module in (tflparse.model, tflparse.interpreter, tflparse._values, tflparse.quant,
-                   tflparse.audit, tflparse.weights):
+                   tflparse.audit, tflparse.weights, tflparse.metadata):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__

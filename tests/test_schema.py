@@ -119,13 +119,20 @@ def test_field_slots_types_and_defaults_match_official(table: str) -> None:
 
 @pytest.mark.parametrize("table", TABLES)
 def test_vector_element_types_match_official(table: str) -> None:
-    for field in fields_of(table).values():
+    check_vector_elements(table, fields_of(table))
+
+
+def check_vector_elements(table: str, ours: dict[str, S.Scalar | S.Vector | S.Ref],
+                          source: str | None = None) -> None:
+    """Every scalar vector of ours has the element type the official accessor reads."""
+    text = official_source() if source is None else source
+    for field in ours.values():
         if not isinstance(field, S.Vector) or not field.elem.startswith("<"):
             continue
         accessor = re.search(
             rf"def {camel(field.name)}\(self, j\):"
             r".*?self\._tab\.Get\(flatbuffers\.number_types\.(\w+)Flags",
-            official_source()[official_source().index(f"class {table}(object)"):], re.S)
+            text[text.index(f"class {table}(object)"):], re.S)
         assert accessor, f"{table}.{field.name}"
         assert VECTOR_FORMATS[accessor.group(1)] == field.elem, f"{table}.{field.name}"
 
@@ -153,12 +160,14 @@ PREPEND_SIZES = {"Bool": 1, "Int8": 1, "Uint8": 1, "Int16": 2, "Uint16": 2, "Int
 FLAG_SIZES = {f"{k}Flags": v for k, v in PREPEND_SIZES.items()}
 
 
-def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
+def official_offset_kind(table: str, voffset: int, source: str | None = None
+                         ) -> tuple[str, str]:
     """(kind, target) of an offset field, from the official accessor that reads it."""
     body_of = re.compile(r"    def (\w+)\(self(?:, j)?\):\n((?:        .*\n)+)")
-    start = official_source().index(f"class {table}(object)")
-    end = official_source().find("\nclass ", start + 1)
-    for name, body in body_of.findall(official_source()[start:end]):
+    text = official_source() if source is None else source
+    start = text.index(f"class {table}(object)")
+    end = text.find("\nclass ", start + 1)
+    for name, body in body_of.findall(text[start:end]):
         if f"self._tab.Offset({voffset})" not in body or name.endswith(
                 ("Length", "IsNone", "AsNumpy")):
             continue
@@ -183,12 +192,18 @@ def official_offset_kind(table: str, voffset: int) -> tuple[str, str]:
 
 @pytest.mark.parametrize("table", sorted(S.LAYOUTS))
 def test_layout_matches_official(table: str) -> None:
-    ours = {voffset: (kind, target) for voffset, kind, target, _ in S.LAYOUTS[table]}
+    check_layout(table, S.LAYOUTS[table])
+
+
+def check_layout(table: str, layout: tuple[tuple[int, str, str, str], ...],
+                 source: str | None = None) -> None:
+    """A table's LAYOUTS entry against the official builders and accessors."""
+    ours = {voffset: (kind, target) for voffset, kind, target, _ in layout}
     theirs = {}
-    for slot, prepend, _ in official_slots(table).values():
+    for slot, prepend, _ in official_slots(table, source).values():
         voffset = 4 + 2 * slot
         if prepend == "UOffsetTRelative":
-            theirs[voffset] = official_offset_kind(table, voffset)
+            theirs[voffset] = official_offset_kind(table, voffset, source)
         else:
             theirs[voffset] = (f"s{PREPEND_SIZES[prepend]}", "")
     union_values = {v for v, (kind, _) in ours.items() if kind == "uni"}

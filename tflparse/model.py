@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import mmap
 from collections.abc import Iterator, Sequence
-from typing import Callable, Generic, TypeVar, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar, Union, overload
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from ._quant_kind import QuantKind, quant_kind
 from ._schema import BUILTIN_OPERATOR_NAMES, QuantizationDetails, SparseIndexVector, TensorType
 from ._values import decode_values, densify_sparsity
 from .quant import dequantize, dequantize_blockwise
+
+if TYPE_CHECKING:
+    from ._metadata import ModelMetadata
 
 __all__ = [
     "load", "Model", "Subgraph", "Tensor", "Quantization", "CustomQuantization",
@@ -727,7 +730,7 @@ class Model:
     """A ``.tflite`` model. Create it with :func:`load`."""
 
     __slots__ = ("_fb", "_root", "_mmap", "path", "subgraphs", "buffers", "operator_codes",
-                 "_signature_defs", "_metadata", "_buffer_columns")
+                 "_signature_defs", "_metadata", "_buffer_columns", "_model_metadata")
 
     def __init__(self, fb: FlatBuffer, path: str | None = None,
                  mapping: mmap.mmap | None = None) -> None:
@@ -748,6 +751,7 @@ class Model:
         self._signature_defs: tuple[SignatureDef, ...] | None = None
         self._metadata: tuple[MetadataEntry, ...] | None = None
         self._buffer_columns: BufferColumns | None = None
+        self._model_metadata: list[Any] = []  # the TFLite Model Metadata view, once read
 
     @property
     def buffer_columns(self) -> BufferColumns:
@@ -823,6 +827,17 @@ class Model:
                     )
                 return self.buffers[entry.buffer].data
         return None
+
+    @property
+    def model_metadata(self) -> ModelMetadata | None:
+        """TFLite Model Metadata (the ``TFLITE_METADATA`` entry) as a typed view, or None."""
+        if not self._model_metadata:
+            from ._metadata import METADATA_NAME, model_metadata
+
+            self._model_metadata.append(model_metadata(
+                self.metadata_bytes(METADATA_NAME), self.bytes, self.path or "model"))
+        found: ModelMetadata | None = self._model_metadata[0]
+        return found
 
     @property
     def metadata_buffer(self) -> np.ndarray | None:

@@ -33,6 +33,7 @@ from ._registry import RULES, SEVERITIES, Context, Finding, Location, Rule, rule
 # isort: off
 from . import _rules  # noqa: F401
 from . import _weights  # noqa: F401
+from . import _metadata  # noqa: F401
 # isort: on
 
 __all__ = ["SEVERITIES", "Location", "Finding", "Rule", "RULES", "rule", "Context",

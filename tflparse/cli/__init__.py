@@ -19,7 +19,7 @@ from typing import Protocol, TextIO
 
 from .. import __version__
 from .._errors import InvalidModelError
-from . import audit, details, inspect, report, weights
+from . import audit, details, inspect, metadata, report, weights
 from ._text import UsageError, dtype_name, ellipsize, escape, jsonable
 
 __all__ = ["main", "build_parser", "COMMANDS", "escape", "ellipsize", "jsonable", "dtype_name"]
@@ -41,6 +41,7 @@ COMMANDS: dict[str, Command] = {
     "audit": audit,
     "report": report,
     "weights": weights,
+    "metadata": metadata,
 }
 
 

@@ -31,6 +31,7 @@ from .._sources import open_member
 from ..bundle import SEPARATOR, Bundle
 from ..model import BlockwiseQuantization, Model, MultiAxisQuantization, Tensor
 from ._text import UsageError, escape, terminal_width, wrap, write_table
+from .metadata import write_metadata_section
 
 __all__ = ["add_parser", "run", "conversion_metadata"]
 
@@ -295,6 +296,8 @@ def _model(out: TextIO, model: Model, name: str, args: argparse.Namespace, width
         return
     for label, section in (
         ("inputs/outputs", lambda: _io(out, model, si, width)),
+        *([("metadata", lambda: write_metadata_section(out, model, si, width))]
+          if "TFLITE_METADATA" in (entry.name for entry in model.metadata) else []),
         ("dtypes", lambda: _dtypes(out, model, si)),
         ("operators", lambda: _operators(out, model, si)),
         ("tensors", lambda: _tensors(out, model, si, args.all, width)),
