@@ -835,7 +835,7 @@ class Model:
             from ._metadata import METADATA_NAME, model_metadata
 
             self._model_metadata.append(model_metadata(
-                self.metadata_bytes(METADATA_NAME), self.bytes, self.path or "model"))
+                self.metadata_bytes(METADATA_NAME), lambda: self.bytes, self.path or "model"))
         found: ModelMetadata | None = self._model_metadata[0]
         return found
 
