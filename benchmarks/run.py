@@ -630,6 +630,11 @@ def main(argv: list[str]) -> int:
                           row, size))
     imported = import_time()
     lines += ["", f"`import tflparse` beyond `import numpy`: {imported:.1f} ms (median)."]
+    from remote import rows as remote_rows  # cold cache, over HTTP, on a cluster
+
+    shared_paths = [] if args.no_shared or not args.shared_models.is_dir() else sorted(
+        p for p in args.shared_models.iterdir() if p.suffix in (".tflite", ".bin"))
+    lines += ["", *remote_rows(args.quick, shared_paths)]
     lines += ["", *targets(medians, imported, args.quick)]
     if shared:
         lines += shared_model_lines(paths, args.repeats, args.baseline)

@@ -426,8 +426,9 @@ class _Builder:
         if overflow is not None:
             self.report(overflow)
         else:
-            data = tensor.data
-            if len(data if data is not None else b"") >= required:
+            entry = tensor.buffer_entry  # the size only: the bytes are not read
+            span = entry.span if entry is not None else None
+            if (span[1] if span is not None else 0) >= required:
                 return True
             self.report("tflite/core/subgraph.cc:1965 required_bytes <= bytes was not true.")
         self.report(f"Tensor {i} is invalidly specified in schema.\n")

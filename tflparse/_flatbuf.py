@@ -51,7 +51,7 @@ _SHIFT = {2: 1, 4: 2, 8: 3}  # log2 of an item size
 class FlatBuffer:
     """A read-only byte buffer with checked primitive reads."""
 
-    __slots__ = ("data", "size", "_views")
+    __slots__ = ("data", "size", "_views", "need")
 
     def __init__(self, data: Bytes) -> None:
         view = memoryview(data)
@@ -60,6 +60,9 @@ class FlatBuffer:
         self.data = view.toreadonly()
         self.size = len(self.data)
         self._views: dict[str, np.ndarray] = {}
+        # called with (start, length) before the contents of a buffer are read: a remote
+        # source fetches them, a mapped file hints the kernel to read ahead (see _source)
+        self.need: Callable[[int, int], None] = _nothing
 
     def _view(self, kind: str) -> np.ndarray:
         """The whole buffer as an array of ``kind`` (little-endian), made once."""
@@ -693,6 +696,10 @@ class Columns:
 
 _CHUNK = 1 << 20  # bytes of temporary rows at a time
 _LOW_WORD = np.dtype("<i4")
+
+
+def _nothing(start: int, length: int) -> None:
+    """The ``need`` hook of bytes already in memory."""
 
 
 def _descending(starts: np.ndarray) -> bool:

@@ -316,17 +316,27 @@ class Buffer:
 
         None when the buffer holds nothing (no data vector and offset 0 or 1).
         """
+        span = self.span
+        if span is None:
+            return None
+        start, size = span
+        self._fb.need(start, size)
+        return self._fb.data[start:start + size]
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """(position in the file, byte count) of the buffer's bytes, or None; reads none."""
         if self._table is None:
             return None
-        inline = self._table.bytes_view(S.Buffer.DATA)
-        if inline is not None:
-            return inline
+        start, count = self._table._vector(S.Buffer.DATA, 1, "bytes")
+        if count >= 0:
+            return start, count
         offset, size = self.offset, self.size
         if offset <= 1:
             return None
         where = f"buffers[{self.index}]"
         self._fb.check(offset, size, where, f"data of {size} bytes")
-        return self._fb.data[offset:offset + size]
+        return offset, size
 
     def __repr__(self) -> str:
         if self.is_external:
@@ -765,7 +775,8 @@ class Model:
 
     @property
     def bytes(self) -> memoryview:
-        """The whole file, read-only and zero-copy."""
+        """The whole file, read-only and zero-copy (a remote one is fetched whole)."""
+        self._fb.need(0, self._fb.size)
         return self._fb.data
 
     @property
@@ -832,7 +843,7 @@ class Model:
             from ._metadata import METADATA_NAME, model_metadata
 
             self._model_metadata.append(model_metadata(
-                self.metadata_bytes(METADATA_NAME), self.bytes, self.path or "model"))
+                self.metadata_bytes(METADATA_NAME), lambda: self.bytes, self.path or "model"))
         found: ModelMetadata | None = self._model_metadata[0]
         return found
 

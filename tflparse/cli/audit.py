@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parser", "run"]
 
-# The audit package (its rules), json and the process pool are imported when this command
-# runs, so the other commands do not load them.
+# The audit package (its rules), json, the process pool and Dask are imported when this
+# command runs and needs them, so the other commands do not load them.
 
 
 def _jobs(text: str) -> int:
@@ -39,21 +39,25 @@ def _jobs(text: str) -> int:
 
 
 
-def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool
-             ) -> Iterator[list[FileReport]]:
-    """The reports of each file (one per model; a bundle has several), in order, audited in
-    ``jobs`` worker processes when ``jobs > 1``; ``bar`` draws the progress of long weight
-    passes (in this process only)."""
+def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool,
+             dask: str | None) -> Iterator[list[FileReport]]:
+    """The reports of each file (one per model; a bundle has several), in order: audited in
+    ``jobs`` worker processes when ``jobs > 1``, on a Dask cluster with ``dask`` (an address,
+    or ``local`` for a LocalCluster of ``jobs`` workers); ``bar`` draws the progress of long
+    weight passes (in this process only)."""
     from ..audit import audit_file
 
     paths = [item for item in found if isinstance(item, str)]
-    if jobs > 1 and len(paths) > 1:
-        import concurrent.futures
-        import functools
+    if dask is not None:
+        from ..batch import audit_files, dask_executor
 
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            yield from _merge(found, pool.map(functools.partial(audit_file, weights=weights),
-                                              paths, chunksize=1))
+        with dask_executor(dask, jobs) as executor:
+            yield from _merge(found, audit_files(paths, executor, ordered=True,
+                                                 weights=weights))
+    elif jobs > 1 and len(paths) > 1:
+        from ..batch import audit_in_processes
+
+        yield from _merge(found, audit_in_processes(paths, jobs, weights=weights))
     else:
         yield from _merge(found, (audit_file(p, weights=weights,
                                              progress=progress_bar(p) if bar else None)
@@ -111,6 +115,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError("--model-explorer needs exactly one model file")
     found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if args.dask == "local" and args.jobs == 1:
+        jobs = os.cpu_count() or 1  # a cluster of one worker is no cluster
     total = sum(isinstance(item, str) for item in found)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
@@ -118,7 +124,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     severities: Counter[str] = Counter()
     with_findings = 0
     bar = sys.stderr.isatty() and not args.json and args.weights
-    for done, report in _each(_reports(found, jobs, args.weights, bar)):
+    for done, report in _each(_reports(found, jobs, args.weights, bar, args.dask)):
         audited += 1
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
@@ -180,8 +186,9 @@ class _Severities:
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
-        description="Check models for quantization and loading problems. Folders are "
-                    "searched recursively for --pattern files; every model in a bundle "
+        description="Check models for quantization and loading problems. Folders (local, "
+                    "or URLs with the remote extra: s3://bucket/models/, https://host/dir/) "
+                    "are searched recursively for --pattern files; every model in a bundle "
                     "(.task) is audited, named BUNDLE!/MEMBER. Exit 2 if an input could not "
                     "be read or the paths hold no model, else 1 if a finding is at or above "
                     "--fail-on, else 0.")
@@ -193,6 +200,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                         help="audit N files in parallel (0: one per CPU; default 1)")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="audit on a Dask cluster: a scheduler address, or `local` for a "
+                             "LocalCluster of --jobs worker processes (extra tflparse[dask])")
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")

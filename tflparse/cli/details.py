@@ -59,7 +59,7 @@ def _details(name: str, found: Model | InvalidModelError | OSError) -> dict[str,
     try:
         if not isinstance(found, Model):
             raise found
-        # what Interpreter(model_path=...) does, on the model already loaded
+        # what Interpreter(model_path=...) does, on the model already loaded (not read again)
         interpreter = Interpreter._constructed(found, construct(found))
     except InvalidModelError as error:
         text = escape(str(error).strip())
