@@ -21,6 +21,14 @@ same data stored at offset/size after the flatbuffer. Shared models are timed on
 one process per tool. It also reports ``import tflparse`` beyond ``import numpy`` and checks
 the targets of the speed issue. It reports; it asserts nothing.
 
+Over the shared models it also measures, in one process with both libraries loaded, each
+model's warm time for tflparse and for LiteRT (best of ``--repeats``, tools alternating) and
+reports the ratio's median, 10th and 90th percentiles, also among models of 100+ tensors;
+the audit's throughput in files per second in one process (and, with ``--baseline DIR``, that
+of another tflparse checkout, e.g. a git worktree of an older commit, in the same run); and
+whole-process times of ``tflparse details --json`` and ``tflparse audit`` on one small model
+against a LiteRT script that builds its Interpreter and prints the same details.
+
 The weight pass (``--weights-only`` runs just this part): on a model of 400 MiB of int8
 conv, depthwise and fully-connected weights (8 MiB with ``--quick``), the time and RSS
 growth of ``tflparse.weights.model_weight_stats`` against one numpy ``min()`` and ``max()``
@@ -335,6 +343,161 @@ def child(tool: str, paths: list[str]) -> None:
                           "tensors": count}), flush=True)
 
 
+def child_per_model(repeats: int, paths: list[str]) -> None:
+    """Each model's best warm time with tflparse and with LiteRT, tools alternating."""
+    sys.path.insert(0, str(ROOT))
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+
+    import tflparse
+
+    def run(make: Any, path: str) -> int:
+        it = make(model_path=path)
+        n = sum(len(it.get_tensor_details(i)) for i in range(it.num_subgraphs()))
+        it.get_input_details()
+        it.get_output_details()
+        return int(n)
+
+    for path in paths:
+        best = {"tflparse": float("inf"), "litert": float("inf")}
+        count = 0
+        try:
+            for repeat in range(repeats + 1):  # the first round warms both up
+                order = ("tflparse", "litert") if repeat % 2 else ("litert", "tflparse")
+                for tool in order:
+                    make = tflparse.Interpreter if tool == "tflparse" else LiteRT
+                    start = time.perf_counter()
+                    count = run(make, path)
+                    if repeat:
+                        best[tool] = min(best[tool], time.perf_counter() - start)
+        except ValueError:
+            continue  # a model LiteRT refuses: no comparison
+        print(json.dumps({"path": path, "tensors": count, **best}), flush=True)
+
+
+def child_audit(root: str, repeats: int, paths: list[str]) -> None:
+    """Files per second of ``audit_path`` over ``paths`` in this process (best of repeats),
+    with the tflparse found at ``root``."""
+    sys.path.insert(0, root)
+    from tflparse.audit import audit_path
+
+    for path in paths[:3]:
+        audit_path(path)  # warm up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for path in paths:
+            audit_path(path)
+        best = min(best, time.perf_counter() - start)
+    print(json.dumps({"files": len(paths), "seconds": best}), flush=True)
+
+
+_LITERT_DETAILS = """
+import json, sys
+from ai_edge_litert.interpreter import Interpreter
+it = Interpreter(model_path=sys.argv[1])
+found = {"inputs": it.get_input_details(), "outputs": it.get_output_details(),
+         "tensors": [it.get_tensor_details(i) for i in range(it.num_subgraphs())]}
+json.dump(found, sys.stdout, default=lambda value: getattr(value, "tolist", lambda: str(value))())
+"""
+
+
+def process_times(model: Path, repeats: int) -> dict[str, float]:
+    """Median ms of whole processes: the CLI commands, the LiteRT script, bare numpy."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    commands = {
+        "python -c 'import numpy'": [sys.executable, "-c", "import numpy"],
+        "tflparse details --json": [sys.executable, "-m", "tflparse", "details", "--json",
+                                    str(model)],
+        "tflparse audit": [sys.executable, "-m", "tflparse", "audit", str(model)],
+        "LiteRT script (Interpreter + details as JSON)": [sys.executable, "-c",
+                                                           _LITERT_DETAILS, str(model)],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for repeat in range(repeats + 1):
+        for name, command in (commands.items() if repeat % 2 else
+                              reversed(list(commands.items()))):
+            start = time.perf_counter()
+            subprocess.run(command, env=env, capture_output=True, timeout=600)
+            if repeat:  # the first round fills the page cache
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(found) * 1000 for name, found in times.items()}
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    at = (len(ordered) - 1) * q
+    low = int(at)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (at - low)
+
+
+def shared_model_lines(paths: list[Path], repeats: int, baseline: Path | None
+                       ) -> list[str]:
+    """The per-model ratio, audit throughput and whole-process rows for the shared models."""
+    lines: list[str] = []
+    result = subprocess.run([sys.executable, __file__, "--child-per-model", str(repeats),
+                             *map(str, paths)], capture_output=True, text=True, timeout=3600)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    if rows:
+        ratios = [r["tflparse"] / r["litert"] for r in rows]
+        large = [r["tflparse"] / r["litert"] for r in rows if r["tensors"] >= 100]
+        median_tensors = statistics.median(r["tensors"] for r in rows)
+        lines += ["", f"Per model, warm, in one process (best of {repeats}), the {len(rows)} "
+                      f"shared models LiteRT loads (median {median_tensors:g} tensors):", "",
+                  "| models | n | tflparse / LiteRT: median | 10th pct | 90th pct | "
+                  "tflparse ms (median) | LiteRT ms (median) |", "|---|---|---|---|---|---|---|"]
+        for name, chosen in (("all", rows), ("100+ tensors",
+                                              [r for r in rows if r["tensors"] >= 100])):
+            if not chosen:
+                continue
+            found = [r["tflparse"] / r["litert"] for r in chosen]
+            lines.append(
+                f"| {name} | {len(chosen)} | {statistics.median(found):.2f} | "
+                f"{_percentile(found, 0.1):.2f} | {_percentile(found, 0.9):.2f} | "
+                f"{statistics.median(r['tflparse'] for r in chosen) * 1000:.2f} | "
+                f"{statistics.median(r['litert'] for r in chosen) * 1000:.2f} |")
+        lines += ["", "Targets:",
+                  _target(f"median per-model time {statistics.median(ratios):.2f}x LiteRT "
+                          "(<= 1.0)", statistics.median(ratios) <= 1.0)]
+        if large:
+            lines.append(_target(f"100+ tensors: median {statistics.median(large):.2f}x "
+                                 "LiteRT (<= 1.0)", statistics.median(large) <= 1.0))
+    audits = {"tflparse": str(ROOT)}
+    if baseline is not None:
+        audits[f"baseline ({baseline.name})"] = str(baseline)
+    speeds: dict[str, float] = {}
+    for name, root in audits.items():
+        out = subprocess.run([sys.executable, __file__, "--child-audit", root, str(repeats),
+                              *map(str, paths)], capture_output=True, text=True, timeout=3600)
+        if out.returncode == 0 and out.stdout.strip():
+            found = json.loads(out.stdout.splitlines()[-1])
+            speeds[name] = found["files"] / found["seconds"]
+    if speeds:
+        lines += ["", f"Audit throughput, one process, {len(paths)} shared models (best of "
+                      f"{repeats} passes): " + "; ".join(f"{name} {value:.1f} files/s"
+                                                         for name, value in speeds.items())]
+        if len(speeds) == 2:
+            gain = speeds["tflparse"] / list(speeds.values())[1]
+            lines.append(_target(f"audit {gain:.1f}x the baseline's files/s (>= 5)", gain >= 5))
+    small = min((p for p in paths if rows_by_size(rows, p)), key=lambda p: p.stat().st_size,
+                default=None) if rows else None
+    if small is not None:
+        found_times = process_times(small, repeats)
+        lines += ["", f"Whole processes on {small.name} (median of {repeats}; fresh Python "
+                      "each time):", "", "| command | ms |", "|---|---|"]
+        lines += [f"| {name} | {ms:.0f} |" for name, ms in found_times.items()]
+    return lines
+
+
+def rows_by_size(rows: list[dict[str, Any]], path: Path) -> bool:
+    """Whether ``path`` is a model LiteRT loaded with a handful (2-10) of tensors."""
+    return any(r["path"] == str(path) and 2 <= r["tensors"] <= 10 for r in rows)
+
+
+def _target(text: str, ok: bool) -> str:
+    return f"- {text}: {'met' if ok else 'NOT met'}"
+
+
 def measure(tool: str, paths: list[Path], fresh_copy: bool) -> list[dict[str, Any]]:
     targets = []
     for path in paths:
@@ -395,6 +558,12 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--child"]:
         child(argv[1], argv[2:])
         return 0
+    if argv[:1] == ["--child-per-model"]:
+        child_per_model(int(argv[1]), argv[2:])
+        return 0
+    if argv[:1] == ["--child-audit"]:
+        child_audit(argv[1], int(argv[2]), argv[3:])
+        return 0
     if argv[:1] == ["--weight-child"]:
         weight_child(argv[1], argv[2])
         return 0
@@ -404,6 +573,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--shared-models", type=Path, default=ROOT.parent / "shared" / "models")
     parser.add_argument("--no-shared", action="store_true")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--baseline", type=Path,
+                        help="another tflparse checkout whose audit throughput to compare")
     parser.add_argument("--weights-only", action="store_true",
                         help="only the weight-pass benchmark")
     args = parser.parse_args(argv)
@@ -459,7 +630,14 @@ def main(argv: list[str]) -> int:
                           row, size))
     imported = import_time()
     lines += ["", f"`import tflparse` beyond `import numpy`: {imported:.1f} ms (median)."]
+    from remote import rows as remote_rows  # cold cache, over HTTP, on a cluster
+
+    shared_paths = [] if args.no_shared or not args.shared_models.is_dir() else sorted(
+        p for p in args.shared_models.iterdir() if p.suffix in (".tflite", ".bin"))
+    lines += ["", *remote_rows(args.quick, shared_paths)]
     lines += ["", *targets(medians, imported, args.quick)]
+    if shared:
+        lines += shared_model_lines(paths, args.repeats, args.baseline)
     lines += weight_pass(args.quick, args.repeats)
     report = "\n".join(lines)
     print(report)
@@ -486,7 +664,7 @@ def targets(medians: dict[str, dict[str, float]], imported: float, quick: bool) 
     big, huge = medians.get("per_axis_20000.tflite"), medians.get("per_axis_100000.tflite")
 
     def check(text: str, ok: bool) -> None:
-        out.append(f"- {text}: {'met' if ok else 'NOT met'}")
+        out.append(_target(text, ok))
 
     if big:
         check(f"20k tensors: tflparse {big['tflparse'] / big['litert']:.2f}x LiteRT (<= 0.5)",

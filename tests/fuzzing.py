@@ -7,7 +7,8 @@ offsets to tables, vectors and strings, vector lengths, tables' vtable offsets, 
 sizes and field entries).
 ``fuzz_inputs(seeds)`` corrupts the given seed models and hypothesis-generated ones. ``exercise``
 reads *everything* a model offers through tflparse and reports any exception that is not
-the documented kind. ``bundle_seeds`` wraps seed models in bundles (stored and aligned,
+the documented kind, and any difference between its bulk reads run in numpy and in Python.
+``bundle_seeds`` wraps seed models in bundles (stored and aligned,
 deflated, nested, with a non-model member and an over-large deflated member);
 ``exercise_bundle`` opens every member of a corrupted bundle within an inflate limit.
 """
@@ -25,6 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 from hypothesis import strategies as st
+from paths import differences
 
 import tflparse
 from tflparse import InvalidModelError
@@ -268,6 +270,12 @@ def exercise(data: bytes) -> list[str]:
     includes InvalidModelError and LiteRT's own ValueErrors) from the Interpreter facade.
     """
     problems: list[str] = []
+    try:
+        different = differences(data)  # numpy passes and Python passes agree
+    except Exception as error:
+        different = f"comparing the ways: {type(error).__name__}: {error}{_where(error)}"
+    if different is not None:
+        problems.append(different)
     try:
         model = tflparse.load(data)
         for value in traverse(model):

@@ -456,3 +456,51 @@ def test_real_model_findings(name: str, rule_id: str, count: int) -> None:
 ])
 def test_real_models_without_findings(name: str) -> None:
     assert audit_path(shared(name), METADATA_RULES).findings == []
+
+
+# --------------------------------------------------------------------------------------------
+# One construction per model
+
+
+def test_the_audit_loads_and_constructs_each_model_once(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Its rules share one Interpreter built on the audit's own model and construction."""
+    from tflparse import _loading, interpreter
+    from tflparse.audit import _registry
+
+    calls = {"construct": 0, "load": 0}
+
+    def counted(name: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(_registry, "construct", counted("construct", _registry.construct))
+    monkeypatch.setattr(interpreter, "construct", counted("construct", interpreter.construct))
+    monkeypatch.setattr(interpreter, "load", counted("load", interpreter.load))
+    monkeypatch.setattr(_loading, "load", counted("load", _loading.load))
+    report = audit_path(MNIST)
+    assert report.error is None
+    assert calls == {"construct": 1, "load": 0}  # audit_path's own load is imported already
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name)
+                                  for p in [MNIST, *shared_model_paths()]])
+def test_an_interpreter_on_a_constructed_model_reports_what_a_fresh_one_does(path: Path
+                                                                              ) -> None:
+    from paths import interpreter_snapshot
+
+    from tflparse._construction import construct
+    from tflparse.interpreter import Interpreter
+
+    model = tflparse.load(path)
+    try:
+        state = construct(model)
+    except tflparse.InvalidModelError:
+        with pytest.raises(tflparse.InvalidModelError):
+            tflparse.Interpreter(model_path=path)
+        return
+    shared = Interpreter._constructed(model, state)
+    assert interpreter_snapshot(path.read_bytes(), shared) == \
+        interpreter_snapshot(path.read_bytes())

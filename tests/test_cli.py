@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import FIXTURES, SHARED_MODELS, shared_model_paths, shared_models_param
+from conftest import FIXTURES, ROOT, SHARED_MODELS, shared_model_paths, shared_models_param
 
 import tflparse
 from tflparse.cli import dtype_name
@@ -378,3 +378,40 @@ def test_unreadable_paths_say_what_is_wrong(command: str, tmp_path: Path) -> Non
 def test_audit_refuses_negative_jobs() -> None:
     done = run("audit", "--jobs", "-1", MNIST, code=2)
     assert "--jobs" in done.stderr and "must be 0 or more" in done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Each command imports what it uses
+
+
+_OTHERS = ("tflparse.report", "tflparse.explorer", "tflparse.weights")  # other commands
+_IMPORTS_AFTER = """
+import sys
+from tflparse.cli import main
+main(sys.argv[1:])
+sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("command, unused", [
+    (["details", "--json"], {"tflparse.audit", "concurrent.futures", "pprint", *_OTHERS}),
+    (["details"], {"tflparse.audit", "concurrent.futures", "json", *_OTHERS}),
+    (["inspect"], {"tflparse.audit", "concurrent.futures", "json", "pprint", *_OTHERS}),
+    (["audit"], {"concurrent.futures", "json", "pprint", "tflparse.report",
+                 "tflparse.explorer"}),  # one file: no process pool
+])
+def test_a_command_imports_only_what_it_uses(command: list[str], unused: set[str]) -> None:
+    result = subprocess.run([sys.executable, "-c", _IMPORTS_AFTER, *command,
+                             str(FIXTURES / "mnist_int8.tflite")], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
+    loaded = set(line.split()[1:])
+    assert "tflparse.cli" in loaded
+    assert not unused & loaded
+
+
+def test_fail_on_lists_the_audit_severities() -> None:
+    from tflparse.audit import SEVERITIES
+    from tflparse.cli.audit import FAIL_ON_METAVAR
+
+    assert "{" + ",".join(SEVERITIES[::-1]) + "}" == FAIL_ON_METAVAR

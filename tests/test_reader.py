@@ -302,3 +302,13 @@ def test_model_with_zip_of_associated_files_appended_still_loads() -> None:
         [t.name for t in plain.subgraphs[0].tensors]
     details = tflparse.Interpreter(model_content=data).get_tensor_details()
     assert len(details) == len(tflparse.Interpreter(model_content=mnist).get_tensor_details())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-(1 << 40), 1 << 40) | st.sampled_from([0, 4, 8]), max_size=40))
+def test_distinct_is_numpys_unique_with_its_inverse(values: list[int]) -> None:
+    array = np.array(values, np.int64)
+    found, which = _flatbuf.distinct(array)
+    expected, inverse = np.unique(array, return_inverse=True)
+    assert found.tolist() == expected.tolist()
+    assert which.tolist() == inverse.reshape(-1).tolist() and which.dtype == np.intp

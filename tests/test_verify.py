@@ -7,17 +7,21 @@ LiteRT on thousands of inputs; these pin down the messages.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, fixture_paths, shared_model_paths
+from fuzzing import fuzz_inputs
+from hypothesis import HealthCheck, given, settings
 
 import tflparse
 from tflparse import InvalidModelError
 from tflparse import _schema as S
 
 MNIST = ROOT / "fixtures" / "mnist_int8.tflite"
+EXAMPLES = int(os.environ.get("TFLPARSE_FUZZ_EXAMPLES", "300"))
 
 
 def name_position(data: bytes, index: int) -> tuple[int, int]:
@@ -84,3 +88,31 @@ def test_offset_outside_the_file_is_refused_as_litert_does() -> None:
                                                 r"file"):
         tflparse.Interpreter(model_content=data)
     assert litert_refuses(data) == "The model is not a valid Flatbuffer buffer"
+
+
+# -- the verifier's two ways: numpy passes and Python passes ---------------------------------
+
+def _verdicts(data: bytes) -> dict[str, tuple[str, object]]:
+    from paths import each_way
+
+    from tflparse._flatbuf import FlatBuffer
+    from tflparse._verify import verify
+
+    fb = FlatBuffer(data)
+    return each_way(lambda: verify(fb))
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.name)
+                                  for p in fixture_paths() + shared_model_paths()])
+def test_numpy_and_python_verifier_agree_on_models(path: Path) -> None:
+    found = _verdicts(path.read_bytes())
+    assert found["numpy"] == found["python"] == found["mixed"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=fuzz_inputs([p.read_bytes() for p in fixture_paths() + shared_model_paths()
+                         if p.stat().st_size <= 64_000]))
+def test_numpy_and_python_verifier_agree_on_corrupted_models(data: bytes) -> None:
+    """The same verdict and the same message, on generated and corrupted models."""
+    found = _verdicts(data)
+    assert found["numpy"] == found["python"] == found["mixed"]

@@ -1,4 +1,4 @@
-"""Bulk column readers: every tensor of a subgraph, or every buffer, as numpy columns.
+"""Bulk column readers: every tensor or operator of a subgraph, or every buffer, as columns.
 
 One pass of vectorised reads over a vector of tables gives each row's scalar fields and where
 its vectors start and how long they are. The model view, the details, LiteRT's construction
@@ -13,7 +13,7 @@ from . import _schema as S
 from ._errors import InvalidModelError
 from ._flatbuf import Columns, FlatBuffer, Table, TableVector
 
-__all__ = ["TensorColumns", "BufferColumns", "EMPTY_I32"]
+__all__ = ["TensorColumns", "BufferColumns", "OperatorColumns", "EMPTY_I32"]
 
 #: the shared read-only empty int32 array (an absent shape or index list)
 EMPTY_I32 = np.zeros(0, np.int32)
@@ -106,7 +106,8 @@ class BufferColumns:
     ``data`` field and ``offset``; the data itself, its length prefix included, is not read.
     """
 
-    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at")
+    __slots__ = ("rows", "count", "has_data", "offset", "size", "_data_at", "_holds",
+                 "_data_counts")
 
     def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
         if vector is None:
@@ -117,6 +118,8 @@ class BufferColumns:
         self.has_data = self._data_at != 0
         self.offset = rows.scalar(S.Buffer.OFFSET)
         self.size = rows.scalar(S.Buffer.SIZE)
+        self._holds: list[bool] | None = None
+        self._data_counts: np.ndarray | None = None
 
     def at(self, column: np.ndarray, buffers: np.ndarray) -> np.ndarray:
         """``column`` for many buffer indices; 0 for index 0 and for out-of-range ones."""
@@ -130,14 +133,21 @@ class BufferColumns:
         holds: np.ndarray = self.at(self.has_data, buffers) | (self.at(self.offset, buffers) > 1)
         return holds
 
+    def holds(self, buffer: int) -> bool:
+        """``holds_data`` of one buffer index."""
+        if self._holds is None:
+            self._holds = self.holds_data(np.arange(self.count)).tolist()
+        return 0 < buffer < self.count and self._holds[buffer]
+
     def data_sizes(self, buffers: np.ndarray) -> np.ndarray:
         """Byte sizes of the data of buffers that hold data (reads inline length prefixes)."""
         index = np.asarray(buffers, np.int64)
         inline = self.has_data[index]
         sizes = self.size[index].astype(np.int64)
         if inline.any():
-            starts, counts = self.rows.vectors(S.Buffer.DATA)
-            sizes[inline] = counts[index[inline]]
+            if self._data_counts is None:  # the length prefixes, read once
+                self._data_counts = self.rows.vectors(S.Buffer.DATA)[1]
+            sizes[inline] = self._data_counts[index[inline]]
         return sizes
 
     def sizes_or_zero(self, buffers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,3 +157,32 @@ class BufferColumns:
         if holds.any():
             sizes[holds] = self.data_sizes(np.asarray(buffers)[holds])
         return holds, sizes
+
+
+class OperatorColumns:
+    """The fields of every operator that construction looks at, as columns."""
+
+    __slots__ = ("fb", "rows", "count", "opcode_index", "input_start", "input_count",
+                 "output_start", "output_count", "options_type", "options_2_type",
+                 "has_options", "has_options_2", "has_custom_options")
+
+    def __init__(self, fb: FlatBuffer, vector: TableVector | None) -> None:
+        F = S.Operator
+        self.fb = fb
+        if vector is None:
+            vector = TableVector(fb, 0, 0, "operators")
+        self.rows = rows = Columns.of_vector(vector)
+        self.count = len(rows)
+        self.opcode_index = rows.scalar(F.OPCODE_INDEX).astype(np.int64)
+        self.input_start, self.input_count = rows.vectors(F.INPUTS)
+        self.output_start, self.output_count = rows.vectors(F.OUTPUTS)
+        self.options_type = rows.scalar(F.BUILTIN_OPTIONS_TYPE).astype(np.int64)
+        self.options_2_type = rows.scalar(F.BUILTIN_OPTIONS_2_TYPE).astype(np.int64)
+        self.has_options = _present(rows, F.BUILTIN_OPTIONS)
+        self.has_options_2 = _present(rows, F.BUILTIN_OPTIONS_2)
+        self.has_custom_options = _present(rows, F.CUSTOM_OPTIONS)
+
+
+def _present(rows: Columns, field: S.Ref | S.Vector) -> np.ndarray:
+    found: np.ndarray = rows.field(field.voffset, 4, field.name) != 0
+    return found

@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _kernels
-from ._columns import TensorColumns
+from . import _flatbuf, _kernels
+from ._columns import OperatorColumns, TensorColumns
 from ._dtypes import TYPES, type_info
 from ._errors import InvalidModelError
 from ._quant_kind import QuantKind, quant_kinds
@@ -263,16 +263,55 @@ def _suspicious(model: Model, columns: TensorColumns) -> np.ndarray:
     return result
 
 
-def _scratch_tensors(model: Model, op: Operator, builtin: int | None, opcode_index: int) -> int:
-    """How many tensors the operator's kernel adds when it is initialised at construction."""
+def _scratch_tensors(model: Model, op: Operator | None, builtin: int | None,
+                     opcode_index: int) -> int:
+    """How many tensors the operator's kernel adds when it is initialised at construction
+    (``op`` None: what every operator of the code adds, LSTM's options aside)."""
     if builtin is None:
         custom = model.operator_codes[opcode_index].custom_code_bytes or b""
         return _kernels.CUSTOM_SCRATCH_TENSORS.get(custom.decode("utf-8", "replace"), 0)
-    if builtin == BuiltinOperator.LSTM:
+    if builtin == BuiltinOperator.LSTM and op is not None:
         options = op.builtin_options()
         if options is not None and options.integer(LSTMOptions.KERNEL_TYPE) == LSTMKernelType.BASIC:
             return _kernels.LSTM_BASIC_SCRATCH_TENSORS
     return _kernels.SCRATCH_TENSORS.get(builtin, 0)
+
+
+def plain_operators(ops: OperatorColumns, builtins: np.ndarray, num_tensors: int
+                    ) -> np.ndarray:
+    """Operators that certainly become nodes without a message (a subset of those that do).
+
+    ``builtins``: per operator code, its builtin code (-1: custom). An operator is plain
+    when its code exists, it has no custom options if builtin, the options its kernel needs,
+    every input and output index in ``[-1, num_tensors)``, no tensor both input and output,
+    and its scratch count does not depend on its options (LSTM's does).
+    """
+    index = ops.opcode_index
+    plain: np.ndarray = (index < len(builtins)) & ~ops.rows.broken
+    builtin = np.full(ops.count, -2, np.int64)
+    builtin[plain] = builtins[index[plain]]
+    plain &= ~((builtin >= 0) & ops.has_custom_options)
+    plain &= builtin != BuiltinOperator.LSTM
+    for code, (union, options_type, _) in _kernels.NEEDS_OPTIONS.items():
+        needs = builtin == code
+        if np.count_nonzero(needs):
+            second = union == 2
+            stored = ops.options_2_type if second else ops.options_type
+            present = ops.has_options_2 if second else ops.has_options
+            plain &= ~(needs & ((stored != options_type) | ~present))
+    keys = []
+    for start, count in ((ops.input_start, ops.input_count),
+                         (ops.output_start, ops.output_count)):
+        count = np.maximum(count, 0)
+        values, _ = ops.fb.ragged(start, count, "i4")
+        values = values.astype(np.int64)
+        rows = np.repeat(np.arange(ops.count), count)
+        bad = (values < -1) | (values >= num_tensors)
+        plain[rows[bad]] = False
+        keys.append(rows * (num_tensors + 2) + values + 1)  # (operator, tensor) pairs
+    plain[np.repeat(np.arange(ops.count), np.maximum(ops.output_count, 0))[
+        np.isin(keys[1], keys[0])]] = False  # a tensor both input and output
+    return plain
 
 
 class _Builder:
@@ -387,8 +426,9 @@ class _Builder:
         if overflow is not None:
             self.report(overflow)
         else:
-            data = tensor.data
-            if len(data if data is not None else b"") >= required:
+            entry = tensor.buffer_entry  # the size only: the bytes are not read
+            span = entry.span if entry is not None else None
+            if (span[1] if span is not None else 0) >= required:
                 return True
             self.report("tflite/core/subgraph.cc:1965 required_bytes <= bytes was not true.")
         self.report(f"Tensor {i} is invalidly specified in schema.\n")
@@ -412,7 +452,23 @@ class _Builder:
         """The operators that become nodes, and the tensor count after kernel Init()."""
         nodes: list[int] = []
         ok = True
-        for k, op in enumerate(self.model.subgraphs[subgraph_index].operators):
+        subgraph = self.model.subgraphs[subgraph_index]
+        operators = subgraph.operators
+        plain, adds = [False] * len(operators), []
+        if len(operators) > _flatbuf.SCALAR_ROWS and len(registrations):
+            # most operators just become nodes: found in bulk, the others go one by one
+            codes = np.array([-1 if b is None else b for b in registrations], np.int64)
+            scratch = np.array([_scratch_tensors(self.model, None, b, i)
+                                for i, b in enumerate(registrations)], np.int64)
+            columns = subgraph.operator_columns
+            plain = plain_operators(columns, codes, num_tensors).tolist()
+            adds = scratch[np.where(plain, columns.opcode_index, 0)].tolist()
+        for k in range(len(operators)):
+            if plain[k]:
+                nodes.append(k)
+                num_tensors += adds[k]
+                continue
+            op = operators[k]
             index = op.opcode_index
             if index >= len(registrations):
                 self.report(f"Missing registration for opcode_index {index}\n")

@@ -40,13 +40,18 @@ _TYPE_NAMES = {
 }
 
 Bytes = Union[bytes, bytearray, memoryview]
+
+#: bulk reads of at most this many rows run in plain Python, larger ones in numpy, whose
+#: per-call cost (about a microsecond) is the whole cost of a small model. Both ways give
+#: identical results; tests set this to 0 or to a huge number to force one of them.
+SCALAR_ROWS = 24
 _SHIFT = {2: 1, 4: 2, 8: 3}  # log2 of an item size
 
 
 class FlatBuffer:
     """A read-only byte buffer with checked primitive reads."""
 
-    __slots__ = ("data", "size", "_views")
+    __slots__ = ("data", "size", "_views", "need")
 
     def __init__(self, data: Bytes) -> None:
         view = memoryview(data)
@@ -55,6 +60,9 @@ class FlatBuffer:
         self.data = view.toreadonly()
         self.size = len(self.data)
         self._views: dict[str, np.ndarray] = {}
+        # called with (start, length) before the contents of a buffer are read: a remote
+        # source fetches them, a mapped file hints the kernel to read ahead (see _source)
+        self.need: Callable[[int, int], None] = _nothing
 
     def _view(self, kind: str) -> np.ndarray:
         """The whole buffer as an array of ``kind`` (little-endian), made once."""
@@ -127,6 +135,13 @@ class FlatBuffer:
         first = np.cumsum(counts) - counts
         dtype = np.dtype(kind).newbyteorder("<")
         size = dtype.itemsize
+        if len(counts) <= SCALAR_ROWS:  # few rows: their bytes joined in Python
+            spans = [(start, start + count * size)
+                     for start, count in zip(starts.tolist(), counts.tolist())]
+            if all(end <= self.size for _, end in spans):
+                data = self.data
+                joined = bytearray(b"".join([data[start:end] for start, end in spans]))
+                return np.frombuffer(joined, dtype), first
         total = int(first[-1] + counts[-1]) if len(counts) else 0
         width = int(counts.max()) * size if len(counts) else 0
         if total and len(counts) * width <= 4 * total * size + 4096:
@@ -149,6 +164,11 @@ class FlatBuffer:
         counts = np.maximum(counts, 0)
         low_words = kind == "<i8" and np.dtype(dtype) == np.int32
         stored = np.dtype(kind).newbyteorder("<")
+        if len(counts) <= SCALAR_ROWS:
+            found = self._few_row_arrays(starts.tolist(), counts.tolist(), stored, dtype,
+                                         low_words)
+            if found is not None:
+                return found
         if len(counts) and counts.min() == counts.max():  # one length: no grouping needed
             return list(self._row_block(starts, int(counts[0]), stored, dtype, low_words))
         order = np.argsort(counts, kind="stable")
@@ -160,6 +180,20 @@ class FlatBuffer:
             pieces.extend(self._row_block(sorted_starts[lo:hi], length, stored, dtype,
                                           low_words))
         return list(map(pieces.__getitem__, np.argsort(order).tolist()))
+
+    def _few_row_arrays(self, starts: list[int], counts: list[int], stored: np.dtype,
+                        dtype: type, low_words: bool) -> list[np.ndarray] | None:
+        """``row_arrays`` for a few rows, one ``frombuffer`` each (None: a row runs past the
+        end of the file, where ``rows`` reads zeros)."""
+        size = stored.itemsize
+        if any(start + count * size > self.size for start, count in zip(starts, counts)):
+            return None
+        data = self.data
+        if low_words:  # int64 -> int32 keeps the low 32 bits (little-endian: the first word)
+            return [np.frombuffer(data, _LOW_WORD, 2 * count, start)[::2].astype(np.int32)
+                    for start, count in zip(starts, counts)]
+        return [np.frombuffer(data, stored, count, start).astype(dtype)
+                for start, count in zip(starts, counts)]
 
     def _row_block(self, starts: np.ndarray, length: int, stored: np.dtype, dtype: type,
                    low_words: bool) -> np.ndarray:
@@ -183,15 +217,15 @@ class FlatBuffer:
         """Many strings as C reads them: up to the first NUL, decoded as UTF-8.
 
         Absent strings (count -1) are None; one that is not UTF-8 is its decoding error.
-        FlatBuffers ends every string with a NUL, so when no string holds one of its own, all
-        are gathered with their terminators, decoded at once and split at the NULs.
+        FlatBuffers ends every string with a NUL, so when no string of many holds one of its
+        own, all are gathered with their terminators, decoded at once and split at the NULs.
         """
         found: list[str | UnicodeDecodeError | None] = [None] * len(counts)
         rows = (counts >= 0).nonzero()[0]
         if not len(rows):
             return found
         at, lengths = starts[rows], counts[rows] + 1
-        if int((at + lengths).max()) <= self.size:
+        if len(rows) > SCALAR_ROWS and int((at + lengths).max()) <= self.size:
             values, first = self.ragged(at, lengths, "u1")
             zeros = values == 0
             if int(zeros.sum()) == len(rows) and zeros[first + lengths - 1].all():
@@ -401,7 +435,7 @@ class Columns:
     """
 
     __slots__ = ("fb", "pos", "rows", "where", "vt", "broken", "errors", "_slow_table",
-                 "_vtables", "_vtable_sizes", "_which")
+                 "_vtables", "_vtable_sizes", "_which", "_few")
 
     def __init__(self, fb: FlatBuffer, pos: np.ndarray, rows: np.ndarray, where: str,
                  slow_table: Callable[[int], Table],
@@ -412,6 +446,11 @@ class Columns:
         self._slow_table = slow_table
         self.errors: dict[int, InvalidModelError] = {}
         self.broken = np.zeros(len(pos), bool) if broken is None else broken.copy()
+        #: few rows: read in Python, element by element (the same values and errors)
+        self._few = len(pos) <= SCALAR_ROWS
+        if self._few:
+            self._py_init(pos.tolist())
+            return
         size = fb.size
         pos = np.where(pos >= size, 0, pos)
         self.pos = pos = np.where(self.broken, 0, pos)
@@ -428,13 +467,45 @@ class Columns:
         self._vtable_sizes = np.zeros(len(self._vtables), np.int64)
         self._vtable_sizes[self._which] = vt_size  # the same for every row of a vtable
 
+    def _py_init(self, pos: list[int]) -> None:
+        """``__init__``'s checks and reads for a few rows, in plain Python."""
+        size, data = self.fb.size, self.fb.data
+        broken = self.broken.tolist()
+        pos = [0 if b or p >= size else p for p, b in zip(pos, broken)]
+        self.pos = np.array(pos, np.int64)
+        self._py_fail([p + 4 > size for p in pos], None)
+        broken = self.broken.tolist()
+        pos = [0 if b else p for p, b in zip(pos, broken)]
+        vt = [p - (_I32.unpack_from(data, p)[0] if p + 4 <= size else 0) for p in pos]
+        self._py_fail([v < 0 or v + 2 > size for v in vt], None)
+        broken = self.broken.tolist()
+        vt = [0 if b else v for v, b in zip(vt, broken)]
+        self.vt = np.array(vt, np.int64)
+        vt_size = [_U16.unpack_from(data, v)[0] if v + 2 <= size else 0 for v in vt]
+        self._py_fail([n % 2 == 1 or v + n > size for v, n in zip(vt, vt_size)], None)
+        broken = self.broken.tolist()
+        keys = [-1 if b else v for v, b in zip(vt, broken)]
+        vtables = sorted(set(keys))
+        number = {v: k for k, v in enumerate(vtables)}
+        sizes = [0] * len(vtables)
+        for v, n, b in zip(keys, vt_size, broken):
+            sizes[number[v]] = 0 if b else n  # a broken row has no fields
+        self._vtables = np.array(vtables, np.int64)
+        self._which = np.array([number[v] for v in keys], np.intp)
+        self._vtable_sizes = np.array(sizes, np.int64)
+
     @classmethod
     def of_vector(cls, vector: TableVector) -> Columns:
         """Every table of a vector of tables."""
         fb = vector.fb
         rows = np.arange(vector.count, dtype=np.int64)
-        slots = vector.start + 4 * rows
-        pos = slots + fb.gather(slots, "u4").astype(np.int64)
+        if vector.count <= SCALAR_ROWS:
+            pos = np.array([vector.start + 4 * row + _U32.unpack_from(fb.data,
+                                                                      vector.start + 4 * row)[0]
+                            for row in range(vector.count)], np.int64)
+        else:
+            slots = vector.start + 4 * rows
+            pos = slots + fb.gather(slots, "u4").astype(np.int64)
         columns = cls(fb, pos, rows, vector.where + "[{}]", vector.__getitem__, pos >= fb.size)
         for i in (pos >= fb.size).nonzero()[0].tolist():
             columns._record(i, None)  # the slow read of the element raises its error
@@ -466,8 +537,18 @@ class Columns:
         for i in (bad & ~self.broken).nonzero()[0].tolist():
             self._record(i, read)
 
+    def _py_fail(self, bad: list[bool], read: Callable[[Table], object] | None) -> None:
+        """``_fail`` for a list."""
+        if any(bad):
+            broken = self.broken.tolist()
+            for i, (b, was) in enumerate(zip(bad, broken)):
+                if b and not was:
+                    self._record(i, read)
+
     def field(self, voffset: int, size: int, name: str) -> np.ndarray:
         """Positions of a field in every row; 0 where the field is absent."""
+        if self._few:
+            return np.array(self._py_field(voffset, size, name), np.int64)
         vtables = self._vtables
         in_table = np.zeros(len(vtables), np.int64)
         has = (self._vtable_sizes > voffset).nonzero()[0]
@@ -481,8 +562,33 @@ class Columns:
             offsets[self.broken] = 0
         return np.where(offsets != 0, self.pos + offsets, 0)
 
+    def _py_field(self, voffset: int, size: int, name: str) -> list[int]:
+        """``field`` for a few rows, as a list."""
+        data, end = self.fb.data, self.fb.size
+        in_table = [_U16.unpack_from(data, v + voffset)[0] if n > voffset else 0
+                    for v, n in zip(self._vtables.tolist(), self._vtable_sizes.tolist())]
+        broken = self.broken.tolist()
+        offsets = [0 if b else in_table[k] for k, b in zip(self._which.tolist(), broken)]
+        pos = self.pos.tolist()
+        bad = [o != 0 and p + o + size > end for p, o in zip(pos, offsets)]
+        if any(bad):
+            self._py_fail(bad, lambda t: t._field(voffset, size, name))
+            broken = self.broken.tolist()
+            offsets = [0 if b else o for o, b in zip(offsets, broken)]
+        return [p + o if o else 0 for p, o in zip(pos, offsets)]
+
     def scalar(self, field: Scalar) -> np.ndarray:
         """A scalar field of every row, the schema default where absent."""
+        if self._few:
+            spots = self._py_field(field.voffset, field.size, field.name)
+            data = self.fb.data
+            if field.fmt == "<?":  # the stored byte, as numpy's bool view holds it
+                raw = [data[a] if a else int(field.default) for a in spots]
+                found: np.ndarray = np.array(raw, np.uint8).view(np.bool_)
+                return found
+            read = struct.Struct(field.fmt).unpack_from
+            return np.array([read(data, a)[0] if a else field.default for a in spots],
+                            _KINDS[field.fmt])
         at = self.field(field.voffset, field.size, field.name)
         kind = _KINDS[field.fmt]
         values = np.full(len(at), field.default, dtype=kind)
@@ -492,6 +598,9 @@ class Columns:
 
     def _targets(self, field: Vector | Ref) -> tuple[np.ndarray, np.ndarray]:
         """(rows where the field is present, positions it points to)."""
+        if self._few:
+            rows, targets = self._py_targets(field)
+            return np.array(rows, np.int64), np.array(targets, np.int64)
         at = self.field(field.voffset, 4, field.name)
         present = at.nonzero()[0]
         target = at[present] + self.fb.gather(at[present], "u4").astype(np.int64)
@@ -501,8 +610,46 @@ class Columns:
             present, target = present[~bad], target[~bad]
         return present, target
 
+    def _py_targets(self, field: Vector | Ref) -> tuple[list[int], list[int]]:
+        """``_targets`` for a few rows, as lists."""
+        data, size = self.fb.data, self.fb.size
+        at = self._py_field(field.voffset, 4, field.name)
+        present = [i for i, a in enumerate(at) if a]
+        target = [at[i] + _U32.unpack_from(data, at[i])[0] for i in present]
+        bad = [t >= size for t in target]
+        if any(bad):
+            marks = [False] * len(at)
+            for i, b in zip(present, bad):
+                marks[i] = b
+            self._py_fail(marks, lambda t: t._target(field))
+            kept = [k for k, b in enumerate(bad) if not b]
+            present, target = [present[k] for k in kept], [target[k] for k in kept]
+        return present, target
+
+    def _py_vectors(self, field: Vector) -> tuple[np.ndarray, np.ndarray]:
+        """``vectors`` for a few rows."""
+        data, size = self.fb.data, self.fb.size
+        present, target = self._py_targets(field)
+        count = [_U32.unpack_from(data, t)[0] if t + 4 <= size else 0 for t in target]
+        bad = [t + 4 > size or t + 4 + n * field.elem_size > size
+               for t, n in zip(target, count)]
+        if any(bad):
+            marks = [False] * len(self.pos)
+            for i, b in zip(present, bad):
+                marks[i] = b
+            self._py_fail(marks, lambda t: t._vector(field, field.elem_size, _describe(field)))
+            kept = [k for k, b in enumerate(bad) if not b]
+            present = [present[k] for k in kept]
+            target, count = [target[k] for k in kept], [count[k] for k in kept]
+        starts, counts = [0] * len(self.pos), [-1] * len(self.pos)
+        for i, t, n in zip(present, target, count):
+            starts[i], counts[i] = t + 4, n
+        return np.array(starts, np.int64), np.array(counts, np.int64)
+
     def vectors(self, field: Vector) -> tuple[np.ndarray, np.ndarray]:
         """(element starts, counts) of a vector field in every row; count -1 where absent."""
+        if self._few:
+            return self._py_vectors(field)
         present, target = self._targets(field)
         short = target + 4 > self.fb.size
         count = np.zeros(len(target), np.int64)
@@ -548,6 +695,11 @@ class Columns:
 
 
 _CHUNK = 1 << 20  # bytes of temporary rows at a time
+_LOW_WORD = np.dtype("<i4")
+
+
+def _nothing(start: int, length: int) -> None:
+    """The ``need`` hook of bytes already in memory."""
 
 
 def _descending(starts: np.ndarray) -> bool:
@@ -560,8 +712,15 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     quick when all are the same (tables of one type usually share one vtable)."""
     if len(values) and values.min() == values.max():
         return values[:1], np.zeros(len(values), np.intp)
-    found, which = np.unique(values, return_inverse=True)
-    return found, which.reshape(-1)
+    # np.unique(values, return_inverse=True), in fewer numpy calls
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.empty(len(values), bool)
+    starts[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    which = np.empty(len(values), np.intp)
+    which[order] = np.cumsum(starts) - 1
+    return ordered[starts], which
 
 
 def _describe(field: Vector) -> str:

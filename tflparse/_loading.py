@@ -10,19 +10,24 @@ import errno
 import mmap
 import os
 import stat
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from . import _schema as S
 from ._errors import InvalidModelError
 from ._flatbuf import FlatBuffer
+from ._mapping import advise
+from ._remote import is_url
 
 if TYPE_CHECKING:
     from .model import Model
 
-__all__ = ["Source", "load", "map_file", "unmap"]
+__all__ = ["Source", "load", "map_file", "map_source", "unmap"]
 
 #: what :func:`load` opens: a path or the bytes of a model
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview]
+
+#: the FlatBuffer hook called with (start, length) before a buffer's bytes are read
+Need = Callable[[int, int], None]
 
 
 def _look_alike(head: bytes, size: int) -> str:
@@ -66,33 +71,51 @@ def _not_tflite(path: str | None, what: str) -> InvalidModelError:
 
 
 def _from_buffer(data: bytes | bytearray | memoryview | mmap.mmap, path: str | None,
-                 mapping: mmap.mmap | None) -> Model:
+                 mapping: mmap.mmap | None, need: Need | None = None) -> Model:
     from .model import Model  # the view this module opens; imported here, as it re-exports load
 
     fb = FlatBuffer(data)  # type: ignore[arg-type]
     if fb.size < 8 or bytes(fb.data[4:8]) != S.FILE_IDENTIFIER:
         what = _look_alike(bytes(fb.data[:256]), fb.size)
         raise _not_tflite(path, what)
+    if need is not None:
+        fb.need = need
     return Model(fb, path, mapping)
 
 
 def load(source: Source) -> Model:
     """Open a ``.tflite`` model from a path or from bytes, without reading tensor data.
 
-    ``source`` is a path (``str`` or ``os.PathLike``) or a ``bytes``, ``bytearray`` or
-    ``memoryview``. A path is memory-mapped. Raises :class:`InvalidModelError` when the
-    bytes are not a TFLite model, and the ordinary ``OSError`` subclasses for paths that
-    cannot be opened.
+    ``source`` is a path (``str`` or ``os.PathLike``), a URL that fsspec reads
+    (``https://``, ``s3://``, ``hf://``..., with the ``remote`` extra) or a ``bytes``,
+    ``bytearray`` or ``memoryview``. A path is memory-mapped; a URL is read by byte ranges,
+    its structure on opening and each buffer's contents when they are first read. Raises
+    :class:`InvalidModelError` when the bytes are not a TFLite model, and the ordinary
+    ``OSError`` subclasses for paths that cannot be opened (one-line network faults too).
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _from_buffer(source, None, None)
     path = os.fspath(source)
     if not isinstance(path, str):
         raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-    mapping = map_file(path, "a model file")
+    mapping, need = map_source(path, "a model file")
     if mapping is None:
         raise _not_tflite(path, "the file is empty")
-    return _from_buffer(mapping, path, mapping)
+    return _from_buffer(mapping, path, mapping, need)
+
+
+def map_source(path: str, what: str) -> tuple[mmap.mmap | None, Need | None]:
+    """A file's bytes mapped, and the hook that readies a buffer's bytes before they are read:
+    a local file is mapped for random access with a streaming hint per buffer (see
+    :mod:`._mapping`); a URL is read by byte ranges, its structure now and each buffer's bytes
+    on demand (see :mod:`._remote`). The mapping is None for an empty file."""
+    if is_url(path):
+        from ._remote import open_url
+
+        remote = open_url(path)
+        return (remote.map if remote.size else None), remote.need
+    mapping = map_file(path, what)
+    return mapping, None if mapping is None else advise(mapping)
 
 
 def map_file(path: str, what: str) -> mmap.mmap | None:

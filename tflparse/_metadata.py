@@ -27,7 +27,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 from . import _metadata_schema as M
 from ._errors import InvalidModelError
@@ -505,11 +505,12 @@ class SubGraphMetadata:
 
 
 class _Files:
-    """The zip appended to the model, found on first use."""
+    """The zip appended to the model, found on first use (only then is the file read: a
+    remote model's bytes are fetched, a mapped one's paged in)."""
 
     __slots__ = ("data", "where", "_archive", "_found")
 
-    def __init__(self, data: memoryview, where: str) -> None:
+    def __init__(self, data: Callable[[], memoryview], where: str) -> None:
         self.data = data
         self.where = where
         self._archive: Any = None
@@ -519,7 +520,7 @@ class _Files:
         if not self._found:
             from ._zip import find_archive
 
-            self._archive = find_archive(self.data, f"{self.where}: associated files")
+            self._archive = find_archive(self.data(), f"{self.where}: associated files")
             self._found = True
         return self._archive
 
@@ -665,9 +666,10 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def model_metadata(buffer: memoryview | None, model_bytes: memoryview,
+def model_metadata(buffer: memoryview | None, model_bytes: Callable[[], memoryview],
                    where: str = "model") -> ModelMetadata | None:
-    """The typed view of a model's metadata buffer (None when the model has none)."""
+    """The typed view of a model's metadata buffer (None when the model has none);
+    ``model_bytes()`` gives the whole file, where associated files are looked for."""
     if buffer is None:
         return None
     tree = read_tree(buffer)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Union
 
 from ._errors import InvalidModelError
+from ._remote import is_url
 from .bundle import SEPARATOR, Bundle, load_any
 from .model import Model
 
@@ -33,10 +34,13 @@ Item = tuple[str, Union[Model, InvalidModelError, OSError]]
 def files(paths: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS
           ) -> Iterator[str | tuple[str, OSError]]:
     """The files the paths name: a file (or ``BUNDLE!/member``) as given, a folder's matching
-    files (recursively, sorted), and ``(path, error)`` for what cannot be listed or does not
+    files (recursively, sorted; a folder URL too), and ``(path, error)`` for what cannot be
+    listed or does not
     exist."""
     for path in paths:
-        if os.path.isdir(path):
+        if is_url(path):
+            yield from _url_files(path, patterns)
+        elif os.path.isdir(path):
             errors: list[OSError] = []
             for root, dirs, names in os.walk(path, onerror=errors.append):
                 dirs.sort()
@@ -55,6 +59,22 @@ def files(paths: Iterable[str], patterns: Sequence[str] = DEFAULT_PATTERNS
 def _member_of_a_file(path: str) -> bool:
     """Whether ``path`` is ``FILE!/member...`` with a FILE that exists."""
     return SEPARATOR in path and os.path.lexists(path.split(SEPARATOR, 1)[0])
+
+
+def _url_files(url: str, patterns: Sequence[str]) -> Iterator[str | tuple[str, OSError]]:
+    """A URL: the matching files under it when it is a folder (listed with fsspec; an
+    ``http(s)`` folder ends in ``/``), else the URL itself."""
+    from ._remote import is_http, list_url
+
+    if is_http(url) and not url.endswith("/"):
+        yield url  # asking an HTTP server whether a file is a folder would download it
+        return
+    try:
+        found = list_url(url, tuple(patterns))
+    except OSError as error:
+        yield url, error
+        return
+    yield from [url] if found is None else found
 
 
 def expand_file(path: str) -> Iterator[Item]:

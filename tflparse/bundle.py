@@ -35,7 +35,7 @@ from typing import Union
 
 from . import _schema as S
 from ._errors import InvalidModelError
-from ._loading import Source, _from_buffer, _look_alike, load, map_file, unmap
+from ._loading import Source, _from_buffer, _look_alike, load, map_source, unmap
 from ._zip import ZipArchive, ZipMember, find_archive, safe_relative_path
 from .model import Model
 
@@ -274,13 +274,13 @@ def load_any(source: Source, *, name: str | None = None,
     if isinstance(source, (bytes, bytearray, memoryview)):
         view = memoryview(source)
         data = view if view.format == "B" and view.ndim == 1 else view.cast("B")
-        mapping = None
+        mapping = need = None
         label = name or "bundle"
     else:
         path = os.fspath(source)
         if not isinstance(path, str):
             raise TypeError(f"expected a path or bytes, got {type(source).__name__}")
-        mapping = map_file(path, "a model or bundle file")
+        mapping, need = map_source(path, "a model or bundle file")  # a URL too
         if mapping is None:
             raise _whole(name or path, "not a TFLite model or bundle: the file is empty")
         data = memoryview(mapping)
@@ -290,7 +290,7 @@ def load_any(source: Source, *, name: str | None = None,
             if mapping is None:
                 return _from_buffer(data, name, None)
             data.release()  # the model holds the mapping itself, so close() can unmap it
-            return _from_buffer(mapping, label, mapping)
+            return _from_buffer(mapping, label, mapping, need)
         archive = find_archive(data, label)
         if archive is None:
             what = _look_alike(bytes(data[:256]), len(data))

@@ -161,12 +161,30 @@ class Interpreter:
             except InvalidModelError as error:
                 raise not_a_flatbuffer(error) from error
             raise RuntimeError("bad_function_call")
-        self._model: Model = model
-        self._state: Constructed = construct(model)
+        state = construct(model)
         self._delegates = experimental_delegates or []
         if experimental_delegates:
             for delegate in experimental_delegates:
                 self._refuse_delegate(delegate._get_native_delegate_pointer())
+        self._setup(model, state)
+
+    @classmethod
+    def _constructed(cls, model: Model, state: Constructed,
+                     experimental_compress_quantization_zero_points: bool = False
+                     ) -> Interpreter:
+        """An interpreter over a model already loaded and constructed (``construct(model)``),
+        as ``Interpreter(model_path=...)`` of the same file would be (default arguments),
+        without doing either again (the audit's rules share one)."""
+        interpreter = cls.__new__(cls)
+        interpreter._custom_op_registerers = []
+        interpreter._compress = experimental_compress_quantization_zero_points
+        interpreter._delegates = []
+        interpreter._setup(model, state)
+        return interpreter
+
+    def _setup(self, model: Model, state: Constructed) -> None:
+        self._model: Model = model
+        self._state: Constructed = state
         self._sources: dict[int, DetailSource] = {}
         try:
             self._signatures = self._read_signatures()

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _schema as S
 from ._columns import EMPTY_I32 as _EMPTY_I32
-from ._columns import BufferColumns, TensorColumns
+from ._columns import BufferColumns, OperatorColumns, TensorColumns
 from ._conversion_metadata import ConversionMetadata, read_conversion_metadata
 from ._dtypes import type_info, type_name
 from ._errors import InvalidModelError
@@ -316,17 +316,27 @@ class Buffer:
 
         None when the buffer holds nothing (no data vector and offset 0 or 1).
         """
+        span = self.span
+        if span is None:
+            return None
+        start, size = span
+        self._fb.need(start, size)
+        return self._fb.data[start:start + size]
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """(position in the file, byte count) of the buffer's bytes, or None; reads none."""
         if self._table is None:
             return None
-        inline = self._table.bytes_view(S.Buffer.DATA)
-        if inline is not None:
-            return inline
+        start, count = self._table._vector(S.Buffer.DATA, 1, "bytes")
+        if count >= 0:
+            return start, count
         offset, size = self.offset, self.size
         if offset <= 1:
             return None
         where = f"buffers[{self.index}]"
         self._fb.check(offset, size, where, f"data of {size} bytes")
-        return self._fb.data[offset:offset + size]
+        return offset, size
 
     def __repr__(self) -> str:
         if self.is_external:
@@ -426,8 +436,7 @@ class Tensor:
         True when ``buffer != 0`` and that buffer has a data vector (even an empty one) or
         an ``offset`` > 1.
         """
-        holds = self._model.buffer_columns.holds_data(np.array([self.buffer], np.int64))
-        return bool(holds[0])
+        return self._model.buffer_columns.holds(self.buffer)
 
     @property
     def data(self) -> memoryview | None:
@@ -606,7 +615,7 @@ class Subgraph:
     """One subgraph: tensors, inputs, outputs and operators."""
 
     __slots__ = ("index", "_table", "_model", "_tensor_vector", "_columns", "tensors",
-                 "operators")
+                 "operators", "_operator_columns")
 
     def __init__(self, index: int, table: Table, model: Model) -> None:
         self.index = index
@@ -618,6 +627,7 @@ class Subgraph:
         self.tensors: Sequence[Tensor] = LazySequence(
             count, lambda i: Tensor(i, index, self.tensor_columns, model))
         self.operators: Sequence[Operator] = _tables(table.tables(S.SubGraph.OPERATORS), Operator)
+        self._operator_columns: OperatorColumns | None = None
 
     @property
     def tensor_columns(self) -> TensorColumns:
@@ -625,6 +635,14 @@ class Subgraph:
         if self._columns is None:
             self._columns = TensorColumns(self._model._fb, self._tensor_vector)
         return self._columns
+
+    @property
+    def operator_columns(self) -> OperatorColumns:
+        """All operators' fields in bulk (internal; read on first use)."""
+        if self._operator_columns is None:
+            self._operator_columns = OperatorColumns(
+                self._model._fb, self._table.tables(S.SubGraph.OPERATORS))
+        return self._operator_columns
 
     @property
     def has_tensors_field(self) -> bool:
@@ -757,7 +775,8 @@ class Model:
 
     @property
     def bytes(self) -> memoryview:
-        """The whole file, read-only and zero-copy."""
+        """The whole file, read-only and zero-copy (a remote one is fetched whole)."""
+        self._fb.need(0, self._fb.size)
         return self._fb.data
 
     @property
@@ -824,7 +843,7 @@ class Model:
             from ._metadata import METADATA_NAME, model_metadata
 
             self._model_metadata.append(model_metadata(
-                self.metadata_bytes(METADATA_NAME), self.bytes, self.path or "model"))
+                self.metadata_bytes(METADATA_NAME), lambda: self.bytes, self.path or "model"))
         found: ModelMetadata | None = self._model_metadata[0]
         return found
 

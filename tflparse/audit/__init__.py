@@ -111,8 +111,11 @@ def audit_item(name: str, found: Model | InvalidModelError | OSError,
     """The report on one :func:`tflparse._sources.expand` item: the model's findings, or the
     error that kept it from being read."""
     if isinstance(found, Model):
-        return FileReport(name, audit_model(found, rules, weights=weights, progress=progress),
-                          None)
+        try:
+            return FileReport(name, audit_model(found, rules, weights=weights,
+                                                progress=progress), None)
+        except OSError as error:  # a network fault while reading a buffer: no partial record
+            found = error
     return FileReport(name, [], describe(found, name))
 
 

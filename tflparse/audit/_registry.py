@@ -22,6 +22,7 @@ from .._dtypes import type_name
 from .._errors import InvalidModelError
 from .._quant_kind import QuantKind
 from .._schema import BuiltinOperator, TensorType
+from ..interpreter import Interpreter
 from ..model import Model, Quantization, Tensor
 from ..weights import OperatorQuant, WeightStats, model_weight_stats, operator_quantities
 
@@ -217,6 +218,14 @@ class Context:
             return construct(self.model)
         except InvalidModelError as error:
             return error
+
+    @cached_property
+    def interpreter(self) -> Interpreter:
+        """The Interpreter over this model and its construction (which must have succeeded),
+        one for all the rules."""
+        construction = self.construction
+        assert not isinstance(construction, InvalidModelError)
+        return Interpreter._constructed(self.model, construction)
 
     @cached_property
     def integer_model(self) -> bool:

@@ -440,10 +440,7 @@ def _details_omitted(ctx: Context) -> Iterator[Hit]:
 def _interpreter(ctx: Context) -> Interpreter | None:
     if isinstance(ctx.construction, InvalidModelError):
         return None  # reported by litert-refuses
-    model = ctx.model
-    if model.path is not None:
-        return Interpreter(model_path=model.path)
-    return Interpreter(model_content=bytes(model.bytes))
+    return ctx.interpreter
 
 
 def _why(interpreter: Interpreter, subgraph: int, index: int) -> str:

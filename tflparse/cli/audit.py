@@ -9,24 +9,26 @@ if an input could not be read or the paths hold no model, else 1 if a finding is
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import functools
-import json
 import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._errors import InvalidModelError
 from .._sources import DEFAULT_PATTERNS, files, open_member
-from ..audit import RULES, SEVERITIES, FileReport, Finding, audit_file, audit_item
 from ..model import Model
 from ._text import UsageError, ellipsize, escape, jsonable, write_table
 from .report import add_model_explorer_option, refuse_bundle, write_model_explorer
 from .weights import progress_bar
 
+if TYPE_CHECKING:
+    from ..audit import FileReport, Finding
+
 __all__ = ["add_parser", "run"]
+
+# The audit package (its rules), json, the process pool and Dask are imported when this
+# command runs and needs them, so the other commands do not load them.
 
 
 def _jobs(text: str) -> int:
@@ -38,16 +40,25 @@ def _jobs(text: str) -> int:
 
 
 
-def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool
-             ) -> Iterator[list[FileReport]]:
-    """The reports of each file (one per model; a bundle has several), in order, audited in
-    ``jobs`` worker processes when ``jobs > 1``; ``bar`` draws the progress of long weight
-    passes (in this process only)."""
+def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, bar: bool,
+             dask: str | None) -> Iterator[list[FileReport]]:
+    """The reports of each file (one per model; a bundle has several), in order: audited in
+    ``jobs`` worker processes when ``jobs > 1``, on a Dask cluster with ``dask`` (an address,
+    or ``local`` for a LocalCluster of ``jobs`` workers); ``bar`` draws the progress of long
+    weight passes (in this process only)."""
+    from ..audit import audit_file
+
     paths = [item for item in found if isinstance(item, str)]
-    if jobs > 1 and len(paths) > 1:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            yield from _merge(found, pool.map(functools.partial(audit_file, weights=weights),
-                                              paths, chunksize=1))
+    if dask is not None:
+        from ..batch import audit_files, dask_executor
+
+        with dask_executor(dask, jobs) as executor:
+            yield from _merge(found, audit_files(paths, executor, ordered=True,
+                                                 weights=weights))
+    elif jobs > 1 and len(paths) > 1:
+        from ..batch import audit_in_processes
+
+        yield from _merge(found, audit_in_processes(paths, jobs, weights=weights))
     else:
         yield from _merge(found, (audit_file(p, weights=weights,
                                              progress=progress_bar(p) if bar else None)
@@ -56,6 +67,8 @@ def _reports(found: list[str | tuple[str, OSError]], jobs: int, weights: bool, b
 
 def _merge(found: list[str | tuple[str, OSError]], results: Iterator[list[FileReport]]
            ) -> Iterator[list[FileReport]]:
+    from ..audit import audit_item
+
     for item in found:
         yield next(results) if isinstance(item, str) else [audit_item(*item)]
 
@@ -101,6 +114,8 @@ def _one_model(path: str) -> None:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..audit import RULES, SEVERITIES
+
     if args.list_rules:
         write_table(out, ("rule", "severity", "what it finds"),
                      [(r.id, r.severity, r.summary) for r in RULES.values()],
@@ -114,6 +129,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         _one_model(args.paths[0])
     found = list(files(args.paths, args.pattern or DEFAULT_PATTERNS))
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if args.dask == "local" and args.jobs == 1:
+        jobs = os.cpu_count() or 1  # a cluster of one worker is no cluster
     total = sum(isinstance(item, str) for item in found)
     progress = sys.stderr.isatty() and total >= 10
     threshold = SEVERITIES.index(args.fail_on)
@@ -121,7 +138,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     severities: Counter[str] = Counter()
     with_findings = 0
     bar = sys.stderr.isatty() and not args.json and args.weights
-    for done, report in _each(_reports(found, jobs, args.weights, bar)):
+    for done, report in _each(_reports(found, jobs, args.weights, bar, args.dask)):
         audited += 1
         if progress:
             sys.stderr.write(f"\r\x1b[K[{done}/{total}] {ellipsize(escape(report.path), 60)}")
@@ -136,6 +153,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         with_findings += bool(report.findings)
         failing += any(SEVERITIES.index(f.severity) >= threshold for f in report.findings)
         if args.json:
+            import json
+
             out.write(json.dumps(jsonable(report.to_json()), allow_nan=False,
                                  ensure_ascii=False) + "\n")
         elif report.findings:
@@ -162,11 +181,30 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if failing else 0
 
 
+#: what argparse would print for ``--fail-on``'s choices (it would import the audit package to
+#: list them; tests check this against ``SEVERITIES``)
+FAIL_ON_METAVAR = "{error,warning,info}"
+
+
+class _Severities:
+    """``--fail-on``'s choices, most severe first, read from the audit package only when
+    argparse checks a value."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
+
+    def __iter__(self) -> Iterator[str]:
+        from ..audit import SEVERITIES
+
+        return iter(SEVERITIES[::-1])
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="check files and folders for quantization and loading problems",
-        description="Check models for quantization and loading problems. Folders are "
-                    "searched recursively for --pattern files; every model in a bundle "
+        description="Check models for quantization and loading problems. Folders (local, "
+                    "or URLs with the remote extra: s3://bucket/models/, https://host/dir/) "
+                    "are searched recursively for --pattern files; every model in a bundle "
                     "(.task) is audited, named BUNDLE!/MEMBER. Exit 2 if an input could not "
                     "be read or the paths hold no model, else 1 if a finding is at or above "
                     "--fail-on, else 0.")
@@ -174,10 +212,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="model files, bundles (.task), BUNDLE!/MEMBER, folders")
     parser.add_argument("--json", action="store_true",
                         help="JSON Lines: one {path, findings, error} record per model")
-    parser.add_argument("--fail-on", choices=SEVERITIES[::-1], default="error",
+    parser.add_argument("--fail-on", choices=_Severities(), default="error",
+                        metavar=FAIL_ON_METAVAR,
                         help="lowest severity that makes the exit status 1 (default error)")
     parser.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                         help="audit N files in parallel (0: one per CPU; default 1)")
+    parser.add_argument("--dask", metavar="SCHEDULER",
+                        help="audit on a Dask cluster: a scheduler address, or `local` for a "
+                             "LocalCluster of --jobs worker processes (extra tflparse[dask])")
     parser.add_argument("--pattern", action="append", metavar="GLOB",
                         help="file names to audit in folders (repeatable; default "
                              f"{' '.join(DEFAULT_PATTERNS)})")

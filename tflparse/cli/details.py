@@ -13,10 +13,10 @@ on stderr, and makes the exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Callable, TextIO
 
+from .._construction import construct
 from .._errors import InvalidModelError
 from .._sources import open_member
 from ..interpreter import Interpreter
@@ -59,10 +59,8 @@ def _details(name: str, found: Model | InvalidModelError | OSError) -> dict[str,
     try:
         if not isinstance(found, Model):
             raise found
-        if found.path is not None:
-            interpreter = Interpreter(model_path=found.path)
-        else:
-            interpreter = Interpreter(model_content=bytes(found.bytes))
+        # what Interpreter(model_path=...) does, on the model already loaded (not read again)
+        interpreter = Interpreter._constructed(found, construct(found))
     except InvalidModelError as error:
         text = escape(str(error).strip())
         refused = isinstance(found, Model)
@@ -74,6 +72,8 @@ def _details(name: str, found: Model | InvalidModelError | OSError) -> dict[str,
 
 def _write(out: TextIO, found: Any, args: argparse.Namespace) -> None:
     if args.json:
+        import json
+
         json.dump(found, out, allow_nan=False, ensure_ascii=False, indent=args.indent)
         out.write("\n")
         return

@@ -11,7 +11,6 @@ outside it are refused). ``inspect`` shows the same summary for models that carr
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import TextIO
@@ -203,6 +202,8 @@ def _as_json(view: ModelMetadata) -> dict[str, object]:
 
 
 def _dump(out: TextIO, found: object) -> None:
+    import json  # only this output needs it (the other commands do not load it)
+
     json.dump(jsonable(found), out, allow_nan=False, ensure_ascii=False, indent=2)
     out.write("\n")
 

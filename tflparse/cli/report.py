@@ -19,26 +19,22 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .._errors import InvalidModelError, describe
-from .._plots import Plotter
 from .._sources import open_member
-from ..audit import Context, Finding
 from ..bundle import SEPARATOR, Bundle
-from ..explorer import node_data, write_overlays
 from ..model import Model
-from ..report import (
-    Analysis,
-    BundlePage,
-    PlotsUnavailable,
-    analyse,
-    default_output,
-    measured,
-    render,
-)
 from . import inspect
 from ._text import NO_MODEL, UsageError, escape, failure
+
+if TYPE_CHECKING:
+    from .._plots import Plotter
+    from ..audit import Finding
+    from ..report import Analysis
+
+# The report, explorer, weights and audit modules are imported when a command needs them, so
+# the other commands do not load them.
 
 __all__ = ["add_parser", "run", "write_model_explorer", "refuse_bundle", "Progress"]
 
@@ -70,6 +66,10 @@ class Progress:
 def write_model_explorer(target: str, model: Model, model_path: str, findings: Sequence[Finding],
                          analysis: Analysis | None = None) -> list[str]:
     """Write the overlay files for ``model`` and say on stderr how to view them."""
+    from ..audit import Context
+    from ..explorer import node_data, write_overlays
+    from ..report import measured
+
     if analysis is None:
         analysis = measured(Context(model), list(findings))
     paths = write_overlays(target, node_data(model, findings, analysis.stats,
@@ -103,11 +103,15 @@ def _title(name: str) -> str:
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
+    from ..report import PlotsUnavailable, analyse, default_output, render
+
     name, found = open_member(args.model)
     with found:
         if args.model_explorer:
             refuse_bundle(name, found)
         try:
+            from .._plots import Plotter
+
             plotter = Plotter()
         except PlotsUnavailable as error:
             sys.stderr.write(f"tflparse: error: {error}\n")
@@ -138,6 +142,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 def _bundle_page(name: str, bundle: Bundle, plotter: Plotter, progress: Progress
                  ) -> tuple[str, int, str]:
     """The page of every model in ``bundle``, the exit status and what the page holds."""
+    from ..report import BundlePage, analyse
+
     page = BundlePage(_title(name), plotter)
     models = unreadable = 0
     for member, model in bundle.models():

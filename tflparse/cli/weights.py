@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from .._errors import InvalidModelError, describe
 from .._schema import TensorType
 from .._sources import open_member
 from ..bundle import Bundle
 from ..model import Model
-from ..weights import WeightStats, model_weight_stats
 from ._text import escape, failure, terminal_width, wrap, write_table
+
+if TYPE_CHECKING:
+    from ..weights import WeightStats  # the weight pass is imported when the command runs
 
 __all__ = ["add_parser", "run", "rows", "progress_bar"]
 
@@ -103,6 +105,8 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _table(out: TextIO, name: str, model: Model, every: bool) -> None:
+    from ..weights import model_weight_stats
+
     progress = progress_bar(name) if sys.stderr.isatty() else None
     stats = model_weight_stats(model, progress, skip_invalid=True)
     table = rows(stats, biases=every)
