@@ -108,6 +108,7 @@ def _traffic(base: str, traffic: Any, names: list[str], command: str) -> list[tu
     """(requests, bytes) of ``command`` for each model by URL."""
     sys.path.insert(0, str(ROOT))
     from tflparse import Interpreter, load
+    from tflparse._construction import construct
     from tflparse.audit import audit_path
     from tflparse.cli.details import details_object
 
@@ -116,7 +117,8 @@ def _traffic(base: str, traffic: Any, names: list[str], command: str) -> list[tu
         traffic.reset()
         if command == "details":  # else the audit
             with suppress(ValueError):  # a model LiteRT refuses: its reads still count
-                details_object(Interpreter._of(load(base + name)))
+                model = load(base + name)
+                details_object(Interpreter._constructed(model, construct(model)))
         else:  # the weight pass reads every constant: its bytes are the weights'
             audit_path(base + name, weights=False)
         found.append((traffic.gets + traffic.heads, traffic.sent))
